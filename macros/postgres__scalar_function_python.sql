@@ -1,0 +1,16 @@
+{#- dbt-postgres ships no Python-function macro. A .py file under
+    python_udfs/ defines `entry_point`; plpython3u passes arguments as
+    locals, so the body ends by calling the entry point with them. -#}
+{% macro postgres__scalar_function_python(target_relation) %}
+    {%- set entry_point = model.config.get('entry_point') or model.name -%}
+    {%- set arg_names = model.arguments | map(attribute='name') | list -%}
+    CREATE OR REPLACE FUNCTION {{ target_relation.render() }} ({{ formatted_scalar_function_args_sql() }})
+    RETURNS {{ model.returns.data_type }}
+    {{ scalar_function_volatility_sql() }}
+    LANGUAGE plpython3u
+    AS $udf$
+{{ model.compiled_code }}
+
+return {{ entry_point }}({{ arg_names | join(', ') }})
+$udf$;
+{% endmacro %}

@@ -1,0 +1,1 @@
+"""Operational helpers: database bootstrap, dbt invocation, the demo job."""
