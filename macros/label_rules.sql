@@ -1,0 +1,42 @@
+{#- The one home of "which event wins for an interaction" (R-03, R-11, R-13).
+    Used by the dbt models, by the outcome trigger and by the drift repair, so
+    the set-based rule and the stored column cannot disagree by construction.
+
+    best_event_per_interaction: per interaction, the event whose type has the
+    best (lowest) rank in the lookup seed; ties go to the latest created_at,
+    then the highest id (two events in one transaction share created_at). -#}
+{% macro best_event_per_interaction(events, type_column, lookup, lookup_key, rank_column, where=none) -%}
+    select distinct on (ev.interaction_id)
+        ev.interaction_id,
+        ev.id as event_id,
+        ev.{{ type_column }} as event_type,
+        ev.created_at as event_created_at,
+        lk.{{ rank_column }} as event_rank,
+        lk.label as event_label
+    from {{ events }} as ev
+    inner join {{ lookup }} as lk on ev.{{ type_column }} = lk.{{ lookup_key }}
+    where ev.interaction_id is not null
+    {%- if where %}
+        and {{ where }}
+    {%- endif %}
+    order by ev.interaction_id asc, lk.{{ rank_column }} asc, ev.created_at desc, ev.id desc
+{%- endmacro %}
+
+{#- The feedback outcome rule: non-revoked feedback with the best priority. -#}
+{% macro feedback_outcome_winners(feedback_events, feedback_types, where=none) -%}
+    {%- set filters = ['not ev.is_revoked'] + ([where] if where else []) -%}
+    {{ best_event_per_interaction(feedback_events, 'feedback_type', feedback_types, 'feedback_type', 'priority', filters | join(' and ')) }}
+{%- endmacro %}
+
+{#- A seed's relation, for code that cannot use ref(): on-run-start migrations
+    and run-operation macros. Resolved from the manifest, so the seeds' schema
+    is configured only in dbt_project.yml. -#}
+{% macro ses_reference_table(seed_name) -%}
+    {%- if not execute -%}
+        {{ return('"ses_ref"."' ~ seed_name ~ '"') }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'seed' and node.name == seed_name -%}
+        {{ return(adapter.quote(node.schema) ~ '.' ~ adapter.quote(node.alias)) }}
+    {%- endfor -%}
+    {%- do exceptions.raise_compiler_error('unknown seed "' ~ seed_name ~ '"') -%}
+{%- endmacro %}

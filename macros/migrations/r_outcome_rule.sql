@@ -1,0 +1,86 @@
+{#- R-03: interaction_logs.outcome / feedback_at always equal the outcome rule.
+    The trigger recomputes the winner with the same macro the dbt model uses.
+    Concurrency: the interaction row is locked (FOR NO KEY UPDATE, which does
+    not conflict with the FK's KEY SHARE lock) before the winner is read, and
+    under READ COMMITTED that read is a new statement with a fresh snapshot,
+    so the last writer to get the lock sees every committed event. -#}
+{% macro migration_r_outcome_rule() %}
+create or replace function ses.refresh_interaction_outcome(p_interaction_id bigint)
+returns text
+language plpgsql
+volatile
+as $fn$
+declare
+    v_outcome text;
+    v_feedback_at timestamptz;
+begin
+    perform 1 from ses.interaction_logs where id = p_interaction_id for no key update;
+    if not found then
+        raise exception 'unknown interaction_id %', p_interaction_id using errcode = '22023';
+    end if;
+
+    select w.event_type, w.event_created_at
+      into v_outcome, v_feedback_at
+      from (
+        {{ feedback_outcome_winners('ses.feedback_events', ses_reference_table('feedback_types'), 'ev.interaction_id = p_interaction_id') | indent(8) }}
+      ) as w;
+
+    update ses.interaction_logs
+       set outcome = v_outcome, feedback_at = v_feedback_at
+     where id = p_interaction_id
+       and (outcome is distinct from v_outcome or feedback_at is distinct from v_feedback_at);
+    return v_outcome;
+end;
+$fn$;
+
+create or replace function ses.trg_feedback_events_outcome()
+returns trigger
+language plpgsql
+as $fn$
+begin
+    perform ses.refresh_interaction_outcome(new.interaction_id);
+    return null;
+end;
+$fn$;
+
+-- Append-only except revocation (seed §3): a revoke UPDATEs the original row.
+create or replace function ses.trg_feedback_events_guard()
+returns trigger
+language plpgsql
+as $fn$
+begin
+    if tg_op = 'DELETE' then
+        raise exception 'feedback_events is append-only: cannot delete feedback event %', old.id
+            using errcode = '55000', hint = 'revoke it with ses.revoke_feedback()';
+    end if;
+    if (new.id, new.interaction_id, new.feedback_type, new.actor, new.source, new.meta, new.created_at)
+        is distinct from
+       (old.id, old.interaction_id, old.feedback_type, old.actor, old.source, old.meta, old.created_at) then
+        raise exception 'feedback_events is append-only: only revocation may update feedback event %', old.id
+            using errcode = '55000';
+    end if;
+    if old.is_revoked and (new.is_revoked is distinct from old.is_revoked
+                           or new.revoked_at is distinct from old.revoked_at
+                           or new.revoked_by is distinct from old.revoked_by) then
+        raise exception 'feedback event % is already revoked', old.id using errcode = '55000';
+    end if;
+    return new;
+end;
+$fn$;
+
+drop trigger if exists feedback_events_guard on ses.feedback_events;
+create trigger feedback_events_guard
+    before update or delete on ses.feedback_events
+    for each row execute function ses.trg_feedback_events_guard();
+
+drop trigger if exists feedback_events_outcome_insert on ses.feedback_events;
+create trigger feedback_events_outcome_insert
+    after insert on ses.feedback_events
+    for each row execute function ses.trg_feedback_events_outcome();
+
+drop trigger if exists feedback_events_outcome_revoke on ses.feedback_events;
+create trigger feedback_events_outcome_revoke
+    after update of is_revoked on ses.feedback_events
+    for each row when (old.is_revoked is distinct from new.is_revoked)
+    execute function ses.trg_feedback_events_outcome();
+{% endmacro %}

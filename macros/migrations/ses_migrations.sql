@@ -1,0 +1,55 @@
+{#- Idempotent migrations of the operational schema, run by on-run-start.
+    versioned  : applied once; editing one after it ran is an error.
+    repeatable : (functions, triggers) re-applied whenever their text changes.
+    Each applied migration is recorded with its checksum in
+    ses.schema_migrations, so re-running `dbt build` changes nothing. -#}
+{% macro ses_migrations() %}
+    {{ return([
+        {'id': 'V001__operational_tables', 'kind': 'versioned', 'sql': migration_v001_operational_tables()},
+        {'id': 'R__ulid', 'kind': 'repeatable', 'sql': migration_r_ulid()},
+        {'id': 'R__outcome_rule', 'kind': 'repeatable', 'sql': migration_r_outcome_rule()},
+        {'id': 'R__write_api', 'kind': 'repeatable', 'sql': migration_r_write_api()},
+    ]) }}
+{% endmacro %}
+
+{% macro ses_run_migrations() %}
+    {% if execute %}
+        {% do run_query("
+            create extension if not exists plpython3u;
+            create schema if not exists ses;
+            create table if not exists ses.schema_migrations (
+                migration_id text primary key,
+                kind text not null,
+                checksum text not null,
+                applied_at timestamptz not null default now()
+            );
+            select pg_advisory_lock(hashtext('ses_match.migrations'));
+        ") %}
+        {% set applied = {} %}
+        {% for row in run_query("select migration_id, checksum from ses.schema_migrations") %}
+            {% do applied.update({row[0]: row[1]}) %}
+        {% endfor %}
+        {% for migration in ses_migrations() %}
+            {% set checksum = local_md5(migration.sql) %}
+            {% set previous = applied.get(migration.id) %}
+            {% if previous == checksum %}
+                {# already applied: nothing to do #}
+            {% elif previous is not none and migration.kind == 'versioned' %}
+                {% do run_query("select pg_advisory_unlock(hashtext('ses_match.migrations'))") %}
+                {% do exceptions.raise_compiler_error(
+                    "migration " ~ migration.id ~ " changed after it was applied (checksum "
+                    ~ previous ~ " -> " ~ checksum ~ "); add a new versioned migration instead") %}
+            {% else %}
+                {% do log("applying migration " ~ migration.id, info=True) %}
+                {% do run_query(migration.sql) %}
+                {% do run_query(
+                    "insert into ses.schema_migrations (migration_id, kind, checksum) values ('"
+                    ~ migration.id ~ "', '" ~ migration.kind ~ "', '" ~ checksum ~ "')
+                    on conflict (migration_id) do update
+                    set checksum = excluded.checksum, applied_at = now()") %}
+            {% endif %}
+        {% endfor %}
+        {% do run_query("select pg_advisory_unlock(hashtext('ses_match.migrations'))") %}
+    {% endif %}
+    select 1
+{% endmacro %}
