@@ -1,0 +1,48 @@
+"""Fixtures for tests against the real PostgreSQL named by the PG* env vars.
+
+`make test` creates a fresh database and runs `dbt build` on it first, so the
+schema, the seeds and every view exist. An unreachable database fails the
+tests; nothing here is mocked or skipped.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from ses_ops.db import connect
+
+OPERATIONAL_TABLES = (
+    "ses.feedback_events",
+    "ses.interaction_events",
+    "ses.conversion_events",
+    "ses.interaction_logs",
+    "ses.match_results",
+    "ses.match_runs",
+)
+
+
+@pytest.fixture
+def conn() -> psycopg.Connection:
+    with connect() as connection:
+        yield connection
+
+
+@pytest.fixture
+def clean_db(conn: psycopg.Connection) -> psycopg.Connection:
+    """Empty the event tables (fast, keeps the schema and the seeds)."""
+    conn.execute(f"truncate {', '.join(OPERATIONAL_TABLES)} restart identity cascade")
+    return conn
+
+
+def log_run(conn: psycopg.Connection, project_id: int, talent_ids: list[int]) -> list[int]:
+    """Log one match run through the write path; return the interaction ids."""
+    candidates = [{"talent_id": t, "rank": i + 1} for i, t in enumerate(talent_ids)]
+    run_id = conn.execute(
+        "select ses.log_match_run(%s, %s::jsonb, 'test', 'test', 'hash', 'v2')",
+        (project_id, psycopg.types.json.Jsonb(candidates)),
+    ).fetchone()[0]
+    rows = conn.execute(
+        "select id from ses.interaction_logs where match_run_id = %s order by talent_id", (run_id,)
+    ).fetchall()
+    return [r[0] for r in rows]
