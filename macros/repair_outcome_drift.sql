@@ -20,6 +20,7 @@
     {% else %}
         {% set result = run_query(
             'select count(ses.refresh_interaction_outcome(d.id) is null or true) from (' ~ drifted_sql ~ ') as d') %}
+        {% do run_query('commit') %}
         {% do log('outcome drift: repaired ' ~ result.columns[0].values()[0] ~ ' interaction(s)', info=True) %}
     {% endif %}
 {% endmacro %}
