@@ -19,7 +19,8 @@
         {% do log('outcome drift: ' ~ result.columns[0].values()[0] ~ ' interaction(s) would be repaired', info=True) %}
     {% else %}
         {% set result = run_query(
-            'select count(ses.refresh_interaction_outcome(d.id) is null or true) from (' ~ drifted_sql ~ ') as d') %}
+            'select count(*) from (select ses.refresh_interaction_outcome(d.id) as repaired from ('
+            ~ drifted_sql ~ ') as d) as r') %}
         {% do run_query('commit') %}
         {% do log('outcome drift: repaired ' ~ result.columns[0].values()[0] ~ ' interaction(s)', info=True) %}
     {% endif %}
