@@ -28,10 +28,34 @@ FEEDBACK_LABEL = {
     "review_ng": 0.0,
     "interview_scheduled": 0.8,
 }
-CV_RANK = {"contract_signed": 1, "offer": 2, "interview_scheduled": 3, "entry": 4, "contacted": 5, "lost": 6}
-CV_LABEL = {"contract_signed": 1.0, "offer": 0.9, "interview_scheduled": 0.8, "entry": 0.7, "contacted": 0.4, "lost": 0.0}
-BEHAVIOR_RANK = {"shortlisted": 1, "clicked_contact": 2, "copied_template": 3, "viewed_candidate_detail": 4}
-BEHAVIOR_LABEL = {"shortlisted": 0.3, "clicked_contact": 0.3, "copied_template": 0.2, "viewed_candidate_detail": 0.1}
+CV_RANK = {
+    "contract_signed": 1,
+    "offer": 2,
+    "interview_scheduled": 3,
+    "entry": 4,
+    "contacted": 5,
+    "lost": 6,
+}
+CV_LABEL = {
+    "contract_signed": 1.0,
+    "offer": 0.9,
+    "interview_scheduled": 0.8,
+    "entry": 0.7,
+    "contacted": 0.4,
+    "lost": 0.0,
+}
+BEHAVIOR_RANK = {
+    "shortlisted": 1,
+    "clicked_contact": 2,
+    "copied_template": 3,
+    "viewed_candidate_detail": 4,
+}
+BEHAVIOR_LABEL = {
+    "shortlisted": 0.3,
+    "clicked_contact": 0.3,
+    "copied_template": 0.2,
+    "viewed_candidate_detail": 0.1,
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +89,10 @@ def outcomes(interaction_ids: list[int], feedback: list[Event]) -> dict[int, Eve
 
 
 def training_labels(
-    interaction_ids: list[int], feedback: list[Event], behavior: list[Event], conversions: list[Event]
+    interaction_ids: list[int],
+    feedback: list[Event],
+    behavior: list[Event],
+    conversions: list[Event],
 ) -> dict[int, tuple[str, float]]:
     """interaction_id -> (signal_source, label) for interactions with a label."""
     fb = outcomes(interaction_ids, feedback)

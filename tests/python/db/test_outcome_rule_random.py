@@ -30,10 +30,19 @@ def read_events(conn: psycopg.Connection, table: str, kind_column: str) -> list[
     return [oracle.Event(*row) for row in rows]
 
 
-def assert_stored_outcomes_match_oracle(conn: psycopg.Connection, interaction_ids: list[int]) -> None:
-    expected = oracle.outcomes(interaction_ids, read_events(conn, "feedback_events", "feedback_type"))
+def assert_stored_outcomes_match_oracle(
+    conn: psycopg.Connection, interaction_ids: list[int]
+) -> None:
+    expected = oracle.outcomes(
+        interaction_ids, read_events(conn, "feedback_events", "feedback_type")
+    )
     stored = dict(
-        ((i, (o, at)) for i, o, at in conn.execute("select id, outcome, feedback_at from ses.interaction_logs"))
+        (
+            (i, (o, at))
+            for i, o, at in conn.execute(
+                "select id, outcome, feedback_at from ses.interaction_logs"
+            )
+        )
     )
     mismatches = [
         (i, stored[i], e and (e.kind, e.created_at))
@@ -41,11 +50,15 @@ def assert_stored_outcomes_match_oracle(conn: psycopg.Connection, interaction_id
         if stored[i] != ((e.kind, e.created_at) if e else (None, None))
     ]
     assert mismatches == []
-    drifted = conn.execute("select count(*) from ses.interaction_outcomes where is_drifted").fetchone()[0]
+    drifted = conn.execute(
+        "select count(*) from ses.interaction_outcomes where is_drifted"
+    ).fetchone()[0]
     assert drifted == 0
 
 
-def writer(worker: int, interaction_ids: list[int], operations: int, errors: list[BaseException]) -> None:
+def writer(
+    worker: int, interaction_ids: list[int], operations: int, errors: list[BaseException]
+) -> None:
     rng = random.Random(worker)
     kinds = list(oracle.FEEDBACK_PRIORITY)
     try:
@@ -61,7 +74,9 @@ def writer(worker: int, interaction_ids: list[int], operations: int, errors: lis
                     if victim is None:
                         continue
                     try:
-                        conn.execute("select ses.revoke_feedback(%s, %s)", (victim[0], f"w{worker}"))
+                        conn.execute(
+                            "select ses.revoke_feedback(%s, %s)", (victim[0], f"w{worker}")
+                        )
                     except psycopg.errors.ObjectNotInPrerequisiteState:
                         pass  # another writer revoked it first: the expected race
                     continue
@@ -87,7 +102,9 @@ def test_concurrent_writers_leave_no_drift(clean_db: psycopg.Connection) -> None
     for t in threads:
         t.join()
     assert errors == []
-    events = clean_db.execute("select count(*), count(*) filter (where is_revoked) from ses.feedback_events").fetchone()
+    events = clean_db.execute(
+        "select count(*), count(*) filter (where is_revoked) from ses.feedback_events"
+    ).fetchone()
     assert events[0] > 3000 and events[1] > 300  # the run really exercised inserts and revocations
     assert_stored_outcomes_match_oracle(clean_db, interaction_ids)
 
@@ -99,7 +116,12 @@ def test_random_histories_match_oracle_in_every_view(clean_db: psycopg.Connectio
     for project in range(1, 9):
         interaction_ids += log_run(conn, project, rng.sample(range(1, 200), 25))
     talent_project = dict(
-        ((i, (t, p)) for i, t, p in conn.execute("select id, talent_id, project_id from ses.interaction_logs"))
+        (
+            (i, (t, p))
+            for i, t, p in conn.execute(
+                "select id, talent_id, project_id from ses.interaction_logs"
+            )
+        )
     )
 
     def at() -> datetime:
@@ -118,7 +140,13 @@ def test_random_histories_match_oracle_in_every_view(clean_db: psycopg.Connectio
     for n in range(800):
         conn.execute(
             "select ses.record_interaction_event(%s, %s, %s, %s, null, 'gui', %s)",
-            (rng.choice(interaction_ids), rng.choice(list(oracle.BEHAVIOR_RANK)), rng.choice("abc"), f"k{n % 700}", at()),
+            (
+                rng.choice(interaction_ids),
+                rng.choice(list(oracle.BEHAVIOR_RANK)),
+                rng.choice("abc"),
+                f"k{n % 700}",
+                at(),
+            ),
         )
     for _ in range(300):
         i = rng.choice(interaction_ids)
@@ -126,8 +154,14 @@ def test_random_histories_match_oracle_in_every_view(clean_db: psycopg.Connectio
         linked = rng.random() < 0.8
         conn.execute(
             "select ses.record_conversion(%s, %s, %s, 'u', %s, %s, null, %s)",
-            (talent, project, rng.choice(list(oracle.CV_RANK)), i if linked else None,
-             "gui" if linked else "import", at()),
+            (
+                talent,
+                project,
+                rng.choice(list(oracle.CV_RANK)),
+                i if linked else None,
+                "gui" if linked else "import",
+                at(),
+            ),
         )
 
     assert_stored_outcomes_match_oracle(conn, interaction_ids)
@@ -149,7 +183,9 @@ def test_random_histories_match_oracle_in_every_view(clean_db: psycopg.Connectio
     assert {i: (o, lab) for i, o, lab in pairs} == expected_pairs
     assert len(pairs) == len(expected_pairs)
 
-    labels = conn.execute("select interaction_id, signal_source, label::float8 from ses.training_labels").fetchall()
+    labels = conn.execute(
+        "select interaction_id, signal_source, label::float8 from ses.training_labels"
+    ).fetchall()
     expected_labels = oracle.training_labels(interaction_ids, feedback, behavior, conversions)
     assert {i: (s, lab) for i, s, lab in labels} == expected_labels
     assert {s for s, _ in expected_labels.values()} == {"conversion", "feedback", "behavior"}
@@ -158,7 +194,12 @@ def test_random_histories_match_oracle_in_every_view(clean_db: psycopg.Connectio
         "select accepted_count, rejected_count, pending_count, labeled_count, active_days from ses.training_stats"
     ).fetchone()
     kinds = [e.kind if e else None for e in expected_outcomes.values()]
-    run_dates = {d for (d,) in conn.execute("select (created_at at time zone 'Asia/Tokyo')::date from ses.interaction_logs")}
+    run_dates = {
+        d
+        for (d,) in conn.execute(
+            "select (created_at at time zone 'Asia/Tokyo')::date from ses.interaction_logs"
+        )
+    }
     assert stats == (
         kinds.count("accepted"),
         kinds.count("rejected"),
@@ -175,15 +216,34 @@ def test_repair_macro_fixes_drift(clean_db: psycopg.Connection) -> None:
     conn.execute("select ses.record_feedback(%s, 'accepted', 'u')", (ids[0],))
     conn.execute("select ses.record_feedback(%s, 'thumbs_up', 'u')", (ids[1],))
     conn.execute("update ses.interaction_logs set outcome = 'rejected' where id = %s", (ids[0],))
-    conn.execute("update ses.interaction_logs set outcome = 'thumbs_up', feedback_at = now() where id = %s", (ids[2],))
-    assert conn.execute("select count(*) from ses.interaction_outcomes where is_drifted").fetchone()[0] == 2
+    conn.execute(
+        "update ses.interaction_logs set outcome = 'thumbs_up', feedback_at = now() where id = %s",
+        (ids[2],),
+    )
+    assert (
+        conn.execute("select count(*) from ses.interaction_outcomes where is_drifted").fetchone()[0]
+        == 2
+    )
 
     dbt = [str(Path(sys.executable).with_name("dbt"))]
-    test = subprocess.run([*dbt, "test", "--select", "assert_stored_outcome_matches_rule"], capture_output=True, text=True)
+    test = subprocess.run(
+        [*dbt, "test", "--select", "assert_stored_outcome_matches_rule"],
+        capture_output=True,
+        text=True,
+    )
     assert test.returncode != 0, test.stdout
-    repair = subprocess.run([*dbt, "run-operation", "repair_outcome_drift"], capture_output=True, text=True)
+    repair = subprocess.run(
+        [*dbt, "run-operation", "repair_outcome_drift"], capture_output=True, text=True
+    )
     assert repair.returncode == 0, repair.stdout + repair.stderr
     assert "repaired 2 interaction(s)" in repair.stdout
-    assert conn.execute("select count(*) from ses.interaction_outcomes where is_drifted").fetchone()[0] == 0
-    test = subprocess.run([*dbt, "test", "--select", "assert_stored_outcome_matches_rule"], capture_output=True, text=True)
+    assert (
+        conn.execute("select count(*) from ses.interaction_outcomes where is_drifted").fetchone()[0]
+        == 0
+    )
+    test = subprocess.run(
+        [*dbt, "test", "--select", "assert_stored_outcome_matches_rule"],
+        capture_output=True,
+        text=True,
+    )
     assert test.returncode == 0, test.stdout

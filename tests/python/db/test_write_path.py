@@ -72,7 +72,11 @@ def test_revoke_updates_the_original_row_and_inserts_none(
     assert outcome(conn, interaction) == "review_ng"
 
     result = conn.execute("select ses.revoke_feedback(%s, 'bob')", (second_id,)).fetchone()[0]
-    assert result == {"feedback_id": second_id, "interaction_id": interaction, "outcome": "thumbs_up"}
+    assert result == {
+        "feedback_id": second_id,
+        "interaction_id": interaction,
+        "outcome": "thumbs_up",
+    }
     assert conn.execute("select count(*) from ses.feedback_events").fetchone()[0] == 2
     revoked = conn.execute(
         "select is_revoked, revoked_by, revoked_at is not null from ses.feedback_events where id = %s",
@@ -86,41 +90,71 @@ def test_revoke_updates_the_original_row_and_inserts_none(
     with pytest.raises(psycopg.Error, match="append-only"):
         conn.execute("delete from ses.feedback_events where id = %s", (first_id,))
     with pytest.raises(psycopg.Error, match="append-only"):
-        conn.execute("update ses.feedback_events set feedback_type = 'accepted' where id = %s", (first_id,))
+        conn.execute(
+            "update ses.feedback_events set feedback_type = 'accepted' where id = %s", (first_id,)
+        )
 
 
-def test_seed_revoke_sequence_through_the_trigger(clean_db: psycopg.Connection, interaction: int) -> None:
+def test_seed_revoke_sequence_through_the_trigger(
+    clean_db: psycopg.Connection, interaction: int
+) -> None:
     conn = clean_db
-    conn.execute("select ses.record_feedback(%s, 'thumbs_up', 'a', 'gui', null, '2026-01-01 10:01+09')", (interaction,))
+    conn.execute(
+        "select ses.record_feedback(%s, 'thumbs_up', 'a', 'gui', null, '2026-01-01 10:01+09')",
+        (interaction,),
+    )
     t2 = conn.execute(
-        "select ses.record_feedback(%s, 'review_ng', 'a', 'gui', null, '2026-01-01 10:02+09')", (interaction,)
+        "select ses.record_feedback(%s, 'review_ng', 'a', 'gui', null, '2026-01-01 10:02+09')",
+        (interaction,),
     ).fetchone()[0]
     assert outcome(conn, interaction) == "review_ng"
     conn.execute("select ses.revoke_feedback(%s, 'a', '2026-01-01 10:03+09')", (t2,))
     assert outcome(conn, interaction) == "thumbs_up"
-    conn.execute("select ses.record_feedback(%s, 'thumbs_down', 'a', 'gui', null, '2026-01-01 10:04+09')", (interaction,))
+    conn.execute(
+        "select ses.record_feedback(%s, 'thumbs_down', 'a', 'gui', null, '2026-01-01 10:04+09')",
+        (interaction,),
+    )
     assert outcome(conn, interaction) == "thumbs_down"
 
 
 def test_behaviour_replay_is_idempotent(clean_db: psycopg.Connection, interaction: int) -> None:
     conn = clean_db
     call = "select ses.record_interaction_event(%s, %s, %s, %s, %s)"
-    created = conn.execute(call, (interaction, "clicked_contact", "alice", "key-1", Jsonb({"method": "gmail_compose"}))).fetchone()[0]
+    created = conn.execute(
+        call, (interaction, "clicked_contact", "alice", "key-1", Jsonb({"method": "gmail_compose"}))
+    ).fetchone()[0]
     assert created["status"] == "created" and isinstance(created["id"], int)
     for _ in range(3):
-        replay = conn.execute(call, (interaction, "clicked_contact", "alice", "key-1", None)).fetchone()[0]
+        replay = conn.execute(
+            call, (interaction, "clicked_contact", "alice", "key-1", None)
+        ).fetchone()[0]
         assert replay == {"id": None, "status": "already_exists"}
     # shortlisted: once per (interaction, actor) even with a fresh key; other actors may
-    assert conn.execute(call, (interaction, "shortlisted", "alice", "s-1", None)).fetchone()[0]["status"] == "created"
+    assert (
+        conn.execute(call, (interaction, "shortlisted", "alice", "s-1", None)).fetchone()[0][
+            "status"
+        ]
+        == "created"
+    )
     assert conn.execute(call, (interaction, "shortlisted", "alice", "s-2", None)).fetchone()[0] == {
         "id": None,
         "status": "already_exists",
     }
-    assert conn.execute(call, (interaction, "shortlisted", "bob", "s-3", None)).fetchone()[0]["status"] == "created"
+    assert (
+        conn.execute(call, (interaction, "shortlisted", "bob", "s-3", None)).fetchone()[0]["status"]
+        == "created"
+    )
     # repeatable events with new keys are kept
-    assert conn.execute(call, (interaction, "clicked_contact", "alice", "key-2", None)).fetchone()[0]["status"] == "created"
+    assert (
+        conn.execute(call, (interaction, "clicked_contact", "alice", "key-2", None)).fetchone()[0][
+            "status"
+        ]
+        == "created"
+    )
     counts = dict(
-        conn.execute("select event_type, count(*) from ses.interaction_events group by 1").fetchall()
+        conn.execute(
+            "select event_type, count(*) from ses.interaction_events group by 1"
+        ).fetchall()
     )
     assert counts == {"clicked_contact": 2, "shortlisted": 2}
 
@@ -130,7 +164,9 @@ def test_match_run_replay_writes_no_duplicates(clean_db: psycopg.Connection) -> 
     candidates = Jsonb([{"talent_id": 1, "rank": 1}, {"talent_id": 2, "rank": 2}])
     run_id = conn.execute("select ses.log_match_run(7, %s)", (candidates,)).fetchone()[0]
     assert len(run_id) == 26
-    again = conn.execute("select ses.log_match_run(7, %s, p_match_run_id => %s)", (candidates, run_id)).fetchone()[0]
+    again = conn.execute(
+        "select ses.log_match_run(7, %s, p_match_run_id => %s)", (candidates, run_id)
+    ).fetchone()[0]
     assert again == run_id
     assert conn.execute("select count(*) from ses.interaction_logs").fetchone()[0] == 2
     assert conn.execute("select count(*) from ses.match_results").fetchone()[0] == 2
@@ -139,4 +175,6 @@ def test_match_run_replay_writes_no_duplicates(clean_db: psycopg.Connection) -> 
 
 
 def outcome(conn: psycopg.Connection, interaction_id: int) -> str | None:
-    return conn.execute("select outcome from ses.interaction_logs where id = %s", (interaction_id,)).fetchone()[0]
+    return conn.execute(
+        "select outcome from ses.interaction_logs where id = %s", (interaction_id,)
+    ).fetchone()[0]
