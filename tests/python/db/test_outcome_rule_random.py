@@ -3,6 +3,7 @@ histories, and every label view compared row by row."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import subprocess
 import sys
@@ -73,12 +74,11 @@ def writer(
                     ).fetchone()
                     if victim is None:
                         continue
-                    try:
+                    # another writer may revoke it first: the expected race
+                    with contextlib.suppress(psycopg.errors.ObjectNotInPrerequisiteState):
                         conn.execute(
                             "select ses.revoke_feedback(%s, %s)", (victim[0], f"w{worker}")
                         )
-                    except psycopg.errors.ObjectNotInPrerequisiteState:
-                        pass  # another writer revoked it first: the expected race
                     continue
                 # Half the events carry explicit times (imports, retries) so that
                 # arrival order and created_at order disagree.
