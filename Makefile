@@ -60,7 +60,7 @@ demo: db
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint models tests analyses
+	$(BIN)/sqlfluff lint models tests
 
 test: db lint
 	PGDATABASE=$(TEST_DATABASE) $(BIN)/python -m ses_ops.ensure_database --recreate "$(TEST_DATABASE)"
