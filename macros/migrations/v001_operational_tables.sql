@@ -82,7 +82,9 @@ create table if not exists ses.interaction_logs (
     created_at timestamptz not null default now(),
     run_date date generated always as ((created_at at time zone 'Asia/Tokyo')::date) stored,
     constraint interaction_logs_unique_run_pair unique (match_run_id, talent_id, project_id)
-);
+)
+-- Room on each page so the trigger's outcome updates stay HOT (no index writes).
+with (fillfactor = 80);
 create index if not exists interaction_logs_project_idx on ses.interaction_logs (project_id);
 create index if not exists interaction_logs_talent_idx on ses.interaction_logs (talent_id);
 
