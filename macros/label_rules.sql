@@ -28,15 +28,26 @@
     {{ best_event_per_interaction(feedback_events, 'feedback_type', feedback_types, 'feedback_type', 'priority', filters | join(' and ')) }}
 {%- endmacro %}
 
-{#- A seed's relation, for code that cannot use ref(): on-run-start migrations
-    and run-operation macros. Resolved from the manifest, so the seeds' schema
-    is configured only in dbt_project.yml. -#}
-{% macro ses_reference_table(seed_name) -%}
+{#- A model's or seed's relation, for code that cannot use ref(): on-run-start
+    migrations and run-operation macros. Resolved from the manifest, so schemas
+    stay configured only in dbt_project.yml. -#}
+{% macro ses_relation(node_name) -%}
     {%- if not execute -%}
-        {{ return('"ses_ref"."' ~ seed_name ~ '"') }}
+        {{ return('"unresolved"."' ~ node_name ~ '"') }}
     {%- endif -%}
-    {%- for node in graph.nodes.values() if node.resource_type == 'seed' and node.name == seed_name -%}
+    {%- for node in graph.nodes.values() if node.resource_type in ('seed', 'model') and node.name == node_name -%}
         {{ return(adapter.quote(node.schema) ~ '.' ~ adapter.quote(node.alias)) }}
     {%- endfor -%}
-    {%- do exceptions.raise_compiler_error('unknown seed "' ~ seed_name ~ '"') -%}
+    {%- do exceptions.raise_compiler_error('unknown model or seed "' ~ node_name ~ '"') -%}
+{%- endmacro %}
+
+{#- A dbt function's relation (schema from dbt_project.yml), for migrations. -#}
+{% macro ses_function(function_name) -%}
+    {%- if not execute -%}
+        {{ return('"unresolved"."' ~ function_name ~ '"') }}
+    {%- endif -%}
+    {%- for node in graph.get('functions', {}).values() if node.name == function_name -%}
+        {{ return(adapter.quote(node.schema) ~ '.' ~ adapter.quote(node.alias or node.name)) }}
+    {%- endfor -%}
+    {{ return('ses.' ~ function_name) }}
 {%- endmacro %}

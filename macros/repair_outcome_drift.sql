@@ -6,7 +6,7 @@
 {% macro repair_outcome_drift(dry_run=false) %}
     {% set drifted_sql %}
         with winners as (
-            {{ feedback_outcome_winners(source('ses', 'feedback_events'), ses_reference_table('feedback_types')) }}
+            {{ feedback_outcome_winners(source('ses', 'feedback_events'), ses_relation('feedback_types')) }}
         )
         select il.id
         from {{ source('ses', 'interaction_logs') }} as il

@@ -22,7 +22,7 @@ begin
     select w.event_type, w.event_created_at
       into v_outcome, v_feedback_at
       from (
-        {{ feedback_outcome_winners('ses.feedback_events', ses_reference_table('feedback_types'), 'ev.interaction_id = p_interaction_id') | indent(8) }}
+        {{ feedback_outcome_winners('ses.feedback_events', ses_relation('feedback_types'), 'ev.interaction_id = p_interaction_id') | indent(8) }}
       ) as w;
 
     update ses.interaction_logs

@@ -89,7 +89,7 @@ declare
     v_id bigint;
 begin
     perform ses.require_interaction(p_interaction_id);
-    perform ses.require_known(p_feedback_type, 'feedback_type', '{{ ses_reference_table('feedback_types') }}', 'feedback_type');
+    perform ses.require_known(p_feedback_type, 'feedback_type', '{{ ses_relation('feedback_types') }}', 'feedback_type');
     perform ses.require_text(p_actor, 'actor');
     perform ses.require_text(p_source, 'source');
     perform ses.require_json_object(p_meta);
@@ -152,7 +152,7 @@ declare
     v_id bigint;
 begin
     perform ses.require_interaction(p_interaction_id);
-    perform ses.require_known(p_event_type, 'event_type', '{{ ses_reference_table('behavior_event_types') }}', 'event_type');
+    perform ses.require_known(p_event_type, 'event_type', '{{ ses_relation('behavior_event_types') }}', 'event_type');
     perform ses.require_text(p_actor, 'actor');
     perform ses.require_text(p_idempotency_key, 'idempotency_key');
     perform ses.require_text(p_source, 'source');
@@ -200,7 +200,7 @@ begin
         raise exception 'talent_id and project_id are required (got talent %, project %)',
             coalesce(p_talent_id::text, 'NULL'), coalesce(p_project_id::text, 'NULL') using errcode = '22004';
     end if;
-    perform ses.require_known(p_stage, 'stage', '{{ ses_reference_table('conversion_stages') }}', 'stage');
+    perform ses.require_known(p_stage, 'stage', '{{ ses_relation('conversion_stages') }}', 'stage');
     perform ses.require_text(p_actor, 'actor');
     if p_source is null or p_source not in ('gui', 'crm', 'import') then
         raise exception 'unknown source "%" (expected one of: crm, gui, import)', coalesce(p_source, 'NULL')

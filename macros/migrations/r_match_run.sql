@@ -1,0 +1,110 @@
+{#- R-36: the match run the app calls. Scores one project against every talent
+    right now (business rules in SQL, two-tower from the cached talent matrix),
+    ranks the passed candidates, logs the top k through ses.log_match_run and
+    returns the match_run_id. Knocked-out talents never enter the ranking (R-32);
+    the two-tower score only reorders (R-33); ties go to the smaller talent id. -#}
+{% macro migration_r_match_run() %}
+create or replace function ses.run_match(
+    p_project_id bigint,
+    p_top_k integer default 20,
+    p_match_run_id text default null,
+    p_created_at timestamptz default null
+)
+returns text
+language plpgsql
+volatile
+as $fn$
+declare
+    v_config jsonb := ses.two_tower_config();
+    v_embedder text := v_config ->> 'embedder';
+    v_dimension integer := (v_config ->> 'dimension')::integer;
+    v_required text[];
+    v_variant text;
+    v_weight double precision;
+    v_version text;
+    v_candidates jsonb;
+begin
+    if p_top_k is null or p_top_k < 1 then
+        raise exception 'top_k must be >= 1 (got %)', coalesce(p_top_k::text, 'NULL') using errcode = '22023';
+    end if;
+    if p_match_run_id is not null and exists (select 1 from ses.match_runs where match_run_id = p_match_run_id) then
+        -- A replayed run is already logged: return it, write nothing.
+        perform 1 from ses.match_runs where match_run_id = p_match_run_id and project_id = p_project_id;
+        if not found then
+            raise exception 'match_run_id % belongs to another project, not %', p_match_run_id, p_project_id
+                using errcode = '22023';
+        end if;
+        return p_match_run_id;
+    end if;
+    select ses.normalize_skills(required_skills_keywords) into v_required from ses.projects where id = p_project_id;
+    if not found then
+        raise exception 'unknown project_id %', coalesce(p_project_id::text, 'NULL') using errcode = '23503';
+    end if;
+
+    v_variant := ses.ab_variant(p_project_id);
+    v_weight := ses.two_tower_weight();
+    v_version := {{ ses_function('embedder_version') }}(v_embedder, v_dimension);
+
+    with candidates as (
+        {{ candidate_pairs(
+            rule_ready_talents(
+                '(select * from ses.talents as t0 where '
+                ~ ('cardinality(v_required) = 0 or ses.normalize_skills(t0.possessed_skills_keywords) && v_required'
+                   if business_rule_config().ko_required_skills else 'true')
+                ~ ') as t1',
+                'id'),
+            rule_ready_projects('ses.projects where id = p_project_id', 'id')
+        ) | indent(8) }}
+    ),
+    passed as (
+        select talent_id, talent_updated_at, business_score
+        from candidates
+        where cardinality(ko_reasons) = 0
+    ),
+    scores as (
+        select s.talent_id, s.two_tower_score
+        from {{ ses_function('two_tower_project_scores') }}(
+            v_embedder, v_dimension, p_project_id,
+            (select array_agg(talent_id order by talent_id) from passed),
+            (select array_agg(extract(epoch from talent_updated_at)::float8 order by talent_id) from passed)
+        ) as s
+    ),
+    ranked as (
+        select
+            p.talent_id,
+            p.business_score,
+            sc.two_tower_score,
+            ses.blend_total(ses.base_score(p.business_score), sc.two_tower_score, v_weight,
+                            v_variant like 'two\_tower\_%') as total_score
+        from passed as p
+        left join scores as sc on p.talent_id = sc.talent_id
+    ),
+    top as (
+        select *, row_number() over (order by total_score desc, talent_id asc) as rank
+        from ranked
+        order by total_score desc, talent_id asc
+        limit p_top_k
+    )
+    select jsonb_agg(jsonb_build_object(
+               'talent_id', talent_id, 'rank', rank, 'business_score', business_score,
+               'two_tower_score', two_tower_score, 'total_score', total_score) order by rank)
+      into v_candidates
+      from top;
+
+    return ses.log_match_run(
+        p_project_id => p_project_id,
+        p_candidates => coalesce(v_candidates, '[]'::jsonb),
+        p_engine_version => v_config ->> 'engine_version',
+        p_config_version => v_config ->> 'config_version',
+        p_two_tower_embedder => v_embedder,
+        p_two_tower_version => v_version,
+        p_two_tower_weight => v_weight,
+        p_two_tower_enabled => (v_config ->> 'enabled')::boolean,
+        p_variant => v_variant,
+        p_config => v_config || jsonb_build_object('two_tower_weight', v_weight, 'top_k', p_top_k),
+        p_match_run_id => p_match_run_id,
+        p_created_at => p_created_at
+    );
+end;
+$fn$;
+{% endmacro %}

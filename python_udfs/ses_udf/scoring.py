@@ -1,0 +1,55 @@
+"""Two-tower scores of one project against many talents, in float32 BLAS.
+
+Embeddings are unit-norm (or all zero), so cosine = dot product and the seed's
+similarity (R-22) is (dot + 1) / 2, with 0.0 for an all-zero side. A matrix
+product adds in a different order than the seed's per-pair f32 loop, so scores
+can differ from `hash_tower.similarity` in the last bits (|Δ| < 1e-6); the
+ranking path uses this one everywhere, so every logged score is reproducible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def similarity_scores(project: np.ndarray, talents: np.ndarray) -> np.ndarray:
+    """(dot + 1) / 2 per talent row; 0.0 where either side is all zero."""
+    project = np.asarray(project, dtype=np.float32)
+    talents = np.asarray(talents, dtype=np.float32)
+    if talents.ndim != 2 or project.ndim != 1 or talents.shape[1] != project.shape[0]:
+        raise ValueError(f"dimension mismatch: project {project.shape} vs talents {talents.shape}")
+    scores = (talents @ project + np.float32(1.0)) * np.float32(0.5)
+    if not project.any():
+        return np.zeros(talents.shape[0], dtype=np.float32)
+    scores[~talents.any(axis=1)] = 0.0
+    return np.clip(scores, 0.0, 1.0)
+
+
+def similarity_score_matrix(projects: np.ndarray, talents: np.ndarray) -> np.ndarray:
+    """similarity_scores for many projects: (n_projects, n_talents)."""
+    projects = np.asarray(projects, dtype=np.float32)
+    talents = np.asarray(talents, dtype=np.float32)
+    scores = (projects @ talents.T + np.float32(1.0)) * np.float32(0.5)
+    scores[~projects.any(axis=1), :] = 0.0
+    scores[:, ~talents.any(axis=1)] = 0.0
+    return np.clip(scores, 0.0, 1.0)
+
+
+def top_k_per_row(
+    scores: np.ndarray, ids: np.ndarray, k: int
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Per row: (row, ids, scores) of the k best, best first; ties to the smaller id."""
+    k = min(k, scores.shape[1])
+    out = []
+    for row in range(scores.shape[0]):
+        s = scores[row]
+        if k < s.size:
+            # Everything at least as good as the k-th best, ties included, so the
+            # id tie-break below sees every tied candidate.
+            threshold = s[np.argpartition(-s, k - 1)[k - 1]]
+            candidates = np.flatnonzero(s >= threshold)
+        else:
+            candidates = np.arange(s.size)
+        chosen = candidates[np.lexsort((ids[candidates], -s[candidates]))][:k]
+        out.append((row, ids[chosen], s[chosen]))
+    return out
