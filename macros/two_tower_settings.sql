@@ -61,16 +61,33 @@ as $fn$
     end
 $fn$;
 
--- The weight in force: an explicit TWO_TOWER_WEIGHT override, else the schedule.
+-- The weight in force: an explicit TWO_TOWER_WEIGHT override, else the
+-- schedule's weight as of the last nightly build (two_tower_weight_schedule),
+-- so a match run reads one row instead of counting every label, and the weight
+-- stays fixed through the day. PL/pgSQL: the table is built after this.
 create or replace function ses.two_tower_weight()
 returns double precision
-language sql
+language plpgsql
 stable
 as $fn$
-    select coalesce(
-        (ses.two_tower_config() ->> 'weight_override')::double precision,
-        ses.cold_start_weight((select labeled_count from {{ ses_relation('training_stats') }}))
-    )
+declare
+    v_weight double precision := (ses.two_tower_config() ->> 'weight_override')::double precision;
+begin
+    if v_weight is null and to_regclass('{{ ses_relation('two_tower_weight_schedule') }}') is not null then
+        select cold_start_weight into v_weight from {{ ses_relation('two_tower_weight_schedule') }};
+    end if;
+    return coalesce(v_weight, 0.0);
+end;
+$fn$;
+
+-- Whether a variant ranks by the blended total (else by the base score).
+create or replace function ses.variant_serves_two_tower(p_variant text)
+returns boolean
+language sql
+immutable
+parallel safe
+as $fn$
+    select coalesce(p_variant like 'two\_tower\_%', false)
 $fn$;
 
 -- R-35: stable project-level bucket 0..9 (not id % 10, which follows id issuance).

@@ -3,6 +3,51 @@
     ranks the passed candidates, logs the top k through ses.log_match_run and
     returns the match_run_id. Knocked-out talents never enter the ranking (R-32);
     the two-tower score only reorders (R-33); ties go to the smaller talent id. -#}
+{#- The ranking statement of ses.run_match, `talent_filter` restricting the
+    talents considered before the rules run. -#}
+{% macro match_run_ranking(talent_filter) %}
+with candidates as (
+    {{ candidate_pairs(
+        rule_ready_talents('(select * from ses.talents as t0 where ' ~ talent_filter ~ ') as t1', 'id'),
+        rule_ready_projects('ses.projects where id = p_project_id', 'id')
+    ) | indent(4) }}
+),
+passed as (
+    select talent_id, talent_updated_at, business_score
+    from candidates
+    where cardinality(ko_reasons) = 0
+),
+scores as (
+    select s.talent_id, s.two_tower_score
+    from {{ ses_function('two_tower_project_scores') }}(
+        v_embedder, v_dimension, p_project_id,
+        (select array_agg(talent_id order by talent_id) from passed),
+        (select array_agg(extract(epoch from talent_updated_at)::float8 order by talent_id) from passed)
+    ) as s
+),
+ranked as (
+    select
+        p.talent_id,
+        p.business_score,
+        sc.two_tower_score,
+        ses.blend_total(ses.base_score(p.business_score), sc.two_tower_score, v_weight,
+                        ses.variant_serves_two_tower(v_variant)) as total_score
+    from passed as p
+    left join scores as sc on p.talent_id = sc.talent_id
+),
+top as (
+    select *, row_number() over (order by total_score desc, talent_id asc) as rank
+    from ranked
+    order by total_score desc, talent_id asc
+    limit p_top_k
+)
+select jsonb_agg(jsonb_build_object(
+           'talent_id', talent_id, 'rank', rank, 'business_score', business_score,
+           'two_tower_score', two_tower_score, 'total_score', total_score) order by rank)
+  into v_candidates
+  from top;
+{% endmacro %}
+
 {% macro migration_r_match_run() %}
 create or replace function ses.run_match(
     p_project_id bigint,
@@ -36,7 +81,7 @@ begin
         end if;
         return p_match_run_id;
     end if;
-    select ses.normalize_skills(required_skills_keywords) into v_required from ses.projects where id = p_project_id;
+    select required_skills_normalized into v_required from ses.projects where id = p_project_id;
     if not found then
         raise exception 'unknown project_id %', coalesce(p_project_id::text, 'NULL') using errcode = '23503';
     end if;
@@ -45,51 +90,14 @@ begin
     v_weight := ses.two_tower_weight();
     v_version := {{ ses_function('embedder_version') }}(v_embedder, v_dimension);
 
-    with candidates as (
-        {{ candidate_pairs(
-            rule_ready_talents(
-                '(select * from ses.talents as t0 where '
-                ~ ('cardinality(v_required) = 0 or ses.normalize_skills(t0.possessed_skills_keywords) && v_required'
-                   if business_rule_config().ko_required_skills else 'true')
-                ~ ') as t1',
-                'id'),
-            rule_ready_projects('ses.projects where id = p_project_id', 'id')
-        ) | indent(8) }}
-    ),
-    passed as (
-        select talent_id, talent_updated_at, business_score
-        from candidates
-        where cardinality(ko_reasons) = 0
-    ),
-    scores as (
-        select s.talent_id, s.two_tower_score
-        from {{ ses_function('two_tower_project_scores') }}(
-            v_embedder, v_dimension, p_project_id,
-            (select array_agg(talent_id order by talent_id) from passed),
-            (select array_agg(extract(epoch from talent_updated_at)::float8 order by talent_id) from passed)
-        ) as s
-    ),
-    ranked as (
-        select
-            p.talent_id,
-            p.business_score,
-            sc.two_tower_score,
-            ses.blend_total(ses.base_score(p.business_score), sc.two_tower_score, v_weight,
-                            v_variant like 'two\_tower\_%') as total_score
-        from passed as p
-        left join scores as sc on p.talent_id = sc.talent_id
-    ),
-    top as (
-        select *, row_number() over (order by total_score desc, talent_id asc) as rank
-        from ranked
-        order by total_score desc, talent_id asc
-        limit p_top_k
-    )
-    select jsonb_agg(jsonb_build_object(
-               'talent_id', talent_id, 'rank', rank, 'business_score', business_score,
-               'two_tower_score', two_tower_score, 'total_score', total_score) order by rank)
-      into v_candidates
-      from top;
+    -- Two static variants of one query: with the GIN-indexed required-skill
+    -- prefilter when it applies, without it otherwise (a single query with an
+    -- OR would make the planner scan every talent).
+    if {{ 'cardinality(v_required) > 0' if business_rule_config().ko_required_skills else 'false' }} then
+        {{ match_run_ranking('t0.skills_normalized && v_required') | indent(8) }}
+    else
+        {{ match_run_ranking('true') | indent(8) }}
+    end if;
 
     return ses.log_match_run(
         p_project_id => p_project_id,

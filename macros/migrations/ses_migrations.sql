@@ -55,6 +55,13 @@
             {% endif %}
         {% endfor %}
         {% do run_query("select pg_advisory_unlock(hashtext('ses_match.migrations'))") %}
+        {#- dbt listed the relations before this hook ran: tell it about the
+            tables just created, or the incremental models that adopt them
+            (the embedding caches) would try to create them again. -#}
+        {% for row in run_query("select table_name from information_schema.tables where table_schema = 'ses' and table_type = 'BASE TABLE'") %}
+            {% do adapter.cache_added(api.Relation.create(
+                database=target.database, schema='ses', identifier=row[0], type='table')) %}
+        {% endfor %}
     {% endif %}
     select 1
 {% endmacro %}

@@ -16,17 +16,20 @@ from ses_udf.embedders import create_embedder
 from ses_udf.scoring import similarity_score_matrix, similarity_scores, top_k_per_row
 
 
+_TOKEN_PLANS: dict[str, object] = {}
+
+
 def _tokens(db, relation: str, ids: list[int]) -> tuple[list, list, list]:
-    rows = db.execute(
-        db.prepare(
+    plan = _TOKEN_PLANS.get(relation)
+    if plan is None:
+        plan = _TOKEN_PLANS[relation] = db.prepare(
             "select coalesce(array_agg(entity_id order by entity_id, token_position), '{}') as owners, "
             "coalesce(array_agg(token order by entity_id, token_position), '{}') as tokens, "
             "coalesce(array_agg(weight order by entity_id, token_position), '{}') as weights "
             f"from {relation} where entity_id = any($1)",
             ["int8[]"],
-        ),
-        [ids],
-    )[0]
+        )
+    rows = db.execute(plan, [ids])[0]
     return rows["owners"], rows["tokens"], rows["weights"]
 
 

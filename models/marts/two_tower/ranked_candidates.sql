@@ -3,7 +3,7 @@
 -- the two-tower score only reorders what the business rules passed.
 -- depends_on: {{ ref('talent_embeddings') }}
 -- depends_on: {{ ref('project_embeddings') }}
--- depends_on: {{ ref('training_stats') }} (read by ses.two_tower_weight())
+-- depends_on: {{ ref('two_tower_weight_schedule') }} (read by ses.two_tower_weight())
 {{ config(materialized='table') }}
 {%- set s = two_tower_settings() %}
 
@@ -40,7 +40,7 @@ scored as (
 blended as (
     select
         *,
-        ses.blend_total(base_score, two_tower_score, two_tower_weight, variant like 'two\_tower\_%') as total_score
+        ses.blend_total(base_score, two_tower_score, two_tower_weight, ses.variant_serves_two_tower(variant)) as total_score
     from scored
 )
 

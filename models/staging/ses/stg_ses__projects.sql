@@ -11,5 +11,7 @@ select
     monthly_tanka_max,
     japanese_skill,
     english_skill,
+    required_skills_normalized,
+    preferred_skills_normalized,
     updated_at
 from {{ source('ses', 'projects') }}

@@ -10,5 +10,6 @@ select
     desired_price_min,
     japanese_skill,
     english_skill,
+    skills_normalized,
     updated_at
 from {{ source('ses', 'talents') }}
