@@ -1,0 +1,209 @@
+"""training.export + ses_udf.learned_tower: ONNX and Candle reproduce PyTorch; bad files fail."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.numpy import load_file, save_file
+from ses_udf import learned_tower as lt
+from ses_udf.hashing import token_hash
+
+from training.export import ExportVerificationError, export_model
+from training.split import split_by_project
+from training.synthetic import make_synthetic
+from training.train import TrainConfig, train
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    pairs, talents, projects = make_synthetic(200, 60, 15, seed=2)
+    split = split_by_project(pairs)
+    result = train(
+        split.train, split.valid, talents, projects, TrainConfig(epochs=2, num_threads=1)
+    )
+    out = tmp_path_factory.mktemp("model")
+    metadata = export_model(result.model, out, "20260101", training=result.summary())
+    return result.model, out, metadata, talents, projects
+
+
+def sample_bags(talents):
+    bags = [talents[k] for k in list(talents)[:40]]
+    bags += [
+        ([], []),
+        (["skill:未知の技術", "skill:java", "skill:java"], [2.0, 1.0, 1.0]),
+        (["loc:東京都"], [0.0]),
+    ]
+    return bags
+
+
+def torch_embed(tower, bags):
+    ids, offsets, weights = lt.encode(bags)
+    with torch.no_grad():
+        return tower(
+            torch.from_numpy(ids), torch.from_numpy(offsets), torch.from_numpy(weights)
+        ).numpy()
+
+
+def test_encode_matches_id_scheme():
+    ids, offsets, weights = lt.encode(
+        [(["skill:java", "loc:東京都"], [2.0, 1.5]), ([], []), (["exp:3-5"], [1.0])]
+    )
+    assert ids.dtype == np.int64 and offsets.dtype == np.int64 and weights.dtype == np.float32
+    assert ids.tolist() == [token_hash(t) % 2**18 for t in ["skill:java", "loc:東京都", "exp:3-5"]]
+    assert offsets.tolist() == [0, 2, 2]
+    assert weights.tolist() == [2.0, 1.5, 1.0]
+    assert lt.ID_SCHEME == "sip13-mod-2^18-v1" and lt.VOCAB_SIZE == 2**18
+    with pytest.raises(ValueError, match="2 tokens but 1 weights"):
+        lt.encode([(["a", "b"], [1.0])])
+    with pytest.raises(ValueError, match="finite"):
+        lt.encode([(["a"], [float("nan")])])
+
+
+def test_metadata_and_files(exported):
+    _, out, metadata, _, _ = exported
+    assert metadata["dimension"] == 256 and metadata["embedding_dim"] == 128
+    assert metadata["vocab_size"] == 2**18 and metadata["id_scheme"] == lt.ID_SCHEME
+    assert metadata["tokenizer_version"] == "v2" and metadata["onnx_opset"] >= 14
+    assert metadata["torch_version"] and metadata["onnx_version"]
+    on_disk = json.loads((out / "two_tower_20260101.json").read_text())
+    assert on_disk["files"] == metadata["files"]
+    for tower in lt.TOWERS:
+        for kind in ("onnx", "safetensors"):
+            entry = metadata["files"][tower][kind]
+            assert lt.sha256_hex((out / entry["file"]).read_bytes()) == entry["sha256"]
+    for key, diff in metadata["verification"].items():
+        if key.endswith("max_abs_diff"):
+            assert diff <= 1e-5
+
+
+def test_onnx_and_candle_reproduce_pytorch(exported):
+    model, out, _, talents, projects = exported
+    meta_path = out / "two_tower_20260101.json"
+    onnx = lt.load_towers(meta_path, "onnx", intra_op_threads=2)
+    candle = lt.load_towers(meta_path, "candle")
+    for name, source in (("talent", talents), ("project", projects)):
+        bags = sample_bags(source)
+        ref = torch_embed(getattr(model, name), bags)
+        got_onnx = onnx[name].embed_batch(bags)
+        got_candle = candle[name].embed_batch(bags)
+        assert got_onnx.shape == got_candle.shape == (len(bags), 256)
+        assert got_onnx.dtype == got_candle.dtype == np.float32
+        assert np.abs(got_onnx - ref).max() <= 1e-5
+        assert np.abs(got_candle - ref).max() <= 1e-5
+        assert np.allclose(np.linalg.norm(got_candle, axis=1), 1.0, atol=1e-5)
+    # chunked batches give the same rows
+    small = lt.OnnxTower(out / "two_tower_20260101.talent.onnx", max_batch=7)
+    bags = sample_bags(talents)
+    assert np.abs(small.embed_batch(bags) - onnx["talent"].embed_batch(bags)).max() <= 1e-6
+    small_c = lt.CandleTower(
+        out / "two_tower_20260101.talent.safetensors", candle["talent"].metadata, max_batch=5
+    )
+    assert np.abs(small_c.embed_batch(bags) - candle["talent"].embed_batch(bags)).max() <= 1e-6
+    assert onnx["talent"].embed_batch([]).shape == (0, 256)
+
+
+def test_truncated_or_flipped_onnx_fails(exported):
+    _, out, metadata, _, _ = exported
+    data = (out / metadata["files"]["talent"]["onnx"]["file"]).read_bytes()
+    with pytest.raises(lt.ModelFileError, match="corrupt or unreadable"):
+        lt.OnnxTower(data[: len(data) // 2])
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF
+    with pytest.raises(lt.ModelFileError, match="sha256"):
+        lt.OnnxTower(bytes(flipped), metadata, tower="talent")
+    with pytest.raises(lt.ModelFileError, match="cannot read"):
+        lt.OnnxTower(out / "missing.onnx")
+    with pytest.raises(lt.ModelFileError, match="corrupt or unreadable"):
+        lt.OnnxTower(b"not an onnx model")
+
+
+def test_corrupt_safetensors_fail(exported, tmp_path):
+    _, out, metadata, _, _ = exported
+    path = out / metadata["files"]["talent"]["safetensors"]["file"]
+    data = path.read_bytes()
+    with pytest.raises(lt.ModelFileError, match="corrupt"):
+        lt.CandleTower(data[: len(data) - 1000], metadata)
+    with pytest.raises(lt.ModelFileError, match="sha256"):
+        lt.CandleTower(data[:-4] + b"\0\0\0\0", metadata, tower="talent")
+    tensors = load_file(path)
+    tensors["mlp.2.bias"] = tensors["mlp.2.bias"].copy()
+    tensors["mlp.2.bias"][3] = np.nan
+    bad = tmp_path / "nan.safetensors"
+    save_file(tensors, bad)
+    with pytest.raises(lt.ModelFileError, match="non-finite"):
+        lt.CandleTower(bad, metadata)
+    del tensors["mlp.2.bias"]
+    save_file(tensors, bad)
+    with pytest.raises(lt.ModelFileError, match="tensors are"):
+        lt.CandleTower(bad, metadata)
+
+
+def test_wrong_tower_or_version_fails(exported):
+    _, out, metadata, _, _ = exported
+    no_files = {k: v for k, v in metadata.items() if k != "files"}  # no sha check
+    files = metadata["files"]
+    with pytest.raises(lt.ModelFileError, match="holds the 'project' tower"):
+        lt.OnnxTower(out / files["project"]["onnx"]["file"], no_files, tower="talent")
+    with pytest.raises(lt.ModelFileError, match="holds the 'project' tower"):
+        lt.CandleTower(out / files["project"]["safetensors"]["file"], no_files, tower="talent")
+    with pytest.raises(lt.ModelFileError, match="model version"):
+        lt.OnnxTower(out / files["talent"]["onnx"]["file"], {**no_files, "version": "19990101"})
+    with pytest.raises(lt.ModelFileError, match="sha256"):  # swapped files, full metadata
+        lt.CandleTower(out / files["project"]["safetensors"]["file"], metadata, tower="talent")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("dimension", 128),
+        ("vocab_size", 2**16),
+        ("id_scheme", "sip13-mod-2^20-v1"),
+        ("embedding_dim", 64),
+        ("tokenizer_version", "v1"),
+    ],
+)
+def test_metadata_mismatch_names_the_key(exported, key, value):
+    _, out, metadata, _, _ = exported
+    bad = {**metadata, key: value}
+    with pytest.raises(lt.ModelFileError, match=key):
+        lt.CandleTower(out / metadata["files"]["talent"]["safetensors"]["file"], bad)
+    with pytest.raises(lt.ModelFileError, match=key):
+        lt.OnnxTower(out / metadata["files"]["talent"]["onnx"]["file"], bad)
+    missing = {k: v for k, v in metadata.items() if k != key}
+    with pytest.raises(lt.ModelFileError, match=key):
+        lt.validate_metadata(missing)
+
+
+def test_failed_verification_rejects_export(exported, tmp_path, monkeypatch):
+    model = exported[0]
+    original = lt.CandleTower.embed_encoded
+
+    def off_by_a_bit(self, *args):
+        return original(self, *args) + 1e-3
+
+    monkeypatch.setattr(lt.CandleTower, "embed_encoded", off_by_a_bit)
+    with pytest.raises(ExportVerificationError, match="candle output differs"):
+        export_model(model, tmp_path, "bad")
+    assert os.listdir(tmp_path) == []
+
+
+def test_serving_module_never_imports_torch(exported):
+    _, out, _, _, _ = exported
+    code = (
+        "import sys\n"
+        "from ses_udf import learned_tower as lt\n"
+        f"towers = lt.load_towers({str(out / 'two_tower_20260101.json')!r}, 'candle')\n"
+        f"towers.update(lt.load_towers({str(out / 'two_tower_20260101.json')!r}, 'onnx'))\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'python_udfs'}"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)

@@ -1,0 +1,418 @@
+"""Training loop of the two-tower model (SPEC R-40, R-45; seed E.2, §10.2).
+
+Loss
+    * BCE on a calibrated similarity: ``logit = scale * cos(talent, project) + bias`` with the
+      graded label (0..1) as the target and the pair's sample weight (weak negatives of R-45
+      come in with weight 0.3): ``sum(w * bce) / sum(w)`` per batch. ``scale`` is learnable
+      (init 10, stored as a log, capped at 100) unless ``learn_scale=False``; ``bias`` is
+      always learnt. Serving uses the raw cosine (R-22), so the calibration only shapes
+      training; scale/bias are recorded in the export metadata.
+    * optional in-batch negatives (``contrastive="margin"``, seed E.2:
+      ``mean relu(margin - cos(pos) + cos(neg))``, or ``"softmax"``: InfoNCE with a
+      temperature), both directions (talent -> projects of the batch, project -> talents).
+      Each positive pair (label >= 0.5) is contrasted against the other *distinct* talents /
+      projects of the batch; a candidate is masked out when (talent, project) is a known
+      positive anywhere in the training pairs, so a project appearing twice in the batch or
+      a talent liked by two batch projects never turns a true positive into a negative.
+
+Optimisation: EmbeddingBag(sparse=True) tables with SparseAdam (only the rows of the batch
+are touched; rows of ids that never occur in training stay exactly zero), Adam for the MLPs
+and the calibration. Early stopping on validation AUC (or loss) with patience, the best
+epoch's weights are restored.
+
+Determinism: ``torch.set_num_threads(config.num_threads)``, parameters initialised from a
+``torch.Generator`` seeded with ``config.seed``, batches shuffled by ``numpy.random.Generator``
+(PCG64) with the same seed, ``torch.use_deterministic_algorithms(True)`` during training.
+Same data + same config => bit-identical weights and metrics on the same machine/build.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from training.data import BagTable, pair_fields
+from training.metrics import POSITIVE_THRESHOLD, auc, ranking_metrics, weighted_bce
+from training.model import Tower, TwoTower
+
+Bags = Mapping[Any, tuple[Sequence[str], Sequence[float]]]
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    epochs: int = 100
+    patience: int = 10
+    min_delta: float = 1e-4
+    early_stopping_metric: str = "auc"  # "auc" (higher is better) or "loss"
+    batch_size: int = 512
+    lr: float = 1e-3  # Adam: MLPs + scale/bias
+    sparse_lr: float = 1e-2  # SparseAdam: embedding bags
+    embedding_std: float = 0.1
+    init_scale: float = 10.0
+    learn_scale: bool = True
+    bce_weight: float = 1.0
+    contrastive: str | None = None  # None, "margin" (seed E.2) or "softmax" (InfoNCE)
+    contrastive_weight: float = 0.5
+    margin: float = 0.2
+    temperature: float = 0.1
+    positive_threshold: float = POSITIVE_THRESHOLD
+    num_threads: int = 2
+    deterministic: bool = True
+    eval_batch_size: int = 8192
+    ranking_k: int = 10
+
+    def validate(self) -> None:
+        if self.epochs < 1 or self.patience < 1 or self.batch_size < 1:
+            raise ValueError("epochs, patience and batch_size must be >= 1")
+        if self.early_stopping_metric not in ("auc", "loss"):
+            raise ValueError("early_stopping_metric must be 'auc' or 'loss'")
+        if self.contrastive not in (None, "margin", "softmax"):
+            raise ValueError("contrastive must be None, 'margin' or 'softmax'")
+        if self.bce_weight <= 0 and not self.contrastive:
+            raise ValueError("nothing to train: bce_weight is 0 and contrastive is off")
+
+
+@dataclass
+class TrainResult:
+    model: TwoTower
+    config: TrainConfig
+    best_epoch: int
+    best_metrics: dict[str, float]
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped_early: bool = False
+    seconds_per_epoch: float = 0.0
+    train_stats: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "best_epoch": self.best_epoch,
+            "epochs_run": len(self.history),
+            "stopped_early": self.stopped_early,
+            "seconds_per_epoch": self.seconds_per_epoch,
+            "valid": self.best_metrics,
+            "logit_scale": float(self.model.scale().detach()),
+            "logit_bias": float(self.model.bias.detach()),
+            "config": dataclasses.asdict(self.config),
+            **self.train_stats,
+        }
+
+
+@contextmanager
+def _torch_settings(num_threads: int, deterministic: bool):
+    threads = torch.get_num_threads()
+    det = torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(max(1, num_threads))
+    if deterministic:
+        torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(det)
+
+
+class _PairArrays:
+    def __init__(self, pairs: Sequence[Any], talents: BagTable, projects: BagTable, what: str):
+        fields = [pair_fields(p) for p in pairs]
+        if not fields:
+            raise ValueError(f"no {what} pairs")
+        self.project_keys = [f[1] for f in fields]
+        self.t_rows = talents.rows([f[0] for f in fields], "talent")
+        self.p_rows = projects.rows(self.project_keys, "project")
+        self.labels = np.array([f[2] for f in fields], dtype=np.float32)
+        self.weights = np.array([f[3] for f in fields], dtype=np.float32)
+        if not np.isfinite(self.labels).all() or (self.labels < 0).any() or (self.labels > 1).any():
+            raise ValueError(f"{what} labels must lie in [0, 1]")
+        if not np.isfinite(self.weights).all() or (self.weights < 0).any():
+            raise ValueError(f"{what} sample weights must be finite and >= 0")
+
+    def __len__(self) -> int:
+        return self.labels.size
+
+
+def _tensors(table: BagTable, rows: np.ndarray) -> tuple[torch.Tensor, ...]:
+    ids, offsets, weights = table.gather(rows)
+    return torch.from_numpy(ids), torch.from_numpy(offsets), torch.from_numpy(weights)
+
+
+@torch.no_grad()
+def embed_rows(
+    tower: Tower, table: BagTable, rows: np.ndarray, batch_size: int = 8192
+) -> torch.Tensor:
+    was_training = tower.training
+    tower.eval()
+    parts = [
+        tower(*_tensors(table, rows[i : i + batch_size])) for i in range(0, rows.size, batch_size)
+    ]
+    tower.train(was_training)
+    return torch.cat(parts) if parts else torch.zeros((0, tower.mlp[2].out_features))
+
+
+@torch.no_grad()
+def pair_cosines(
+    model: TwoTower,
+    arrays: _PairArrays,
+    talents: BagTable,
+    projects: BagTable,
+    batch_size: int = 8192,
+) -> np.ndarray:
+    ut, inv_t = np.unique(arrays.t_rows, return_inverse=True)
+    up, inv_p = np.unique(arrays.p_rows, return_inverse=True)
+    te = embed_rows(model.talent, talents, ut, batch_size)
+    pe = embed_rows(model.project, projects, up, batch_size)
+    return TwoTower.cosine(te[torch.from_numpy(inv_t)], pe[torch.from_numpy(inv_p)]).numpy()
+
+
+def score_pairs(model: TwoTower, pairs: Sequence[Any], talents: Bags, projects: Bags) -> np.ndarray:
+    """Cosine similarity of each (talent_key, project_key, ...) pair under ``model``."""
+    t_keys = {pair_fields(p)[0] for p in pairs}
+    p_keys = {pair_fields(p)[1] for p in pairs}
+    tt = BagTable.build({k: talents[k] for k in t_keys})
+    pt = BagTable.build({k: projects[k] for k in p_keys})
+    return pair_cosines(model, _PairArrays(pairs, tt, pt, "scored"), tt, pt)
+
+
+def evaluate_model(
+    model: TwoTower, arrays: _PairArrays, talents: BagTable, projects: BagTable, config: TrainConfig
+) -> dict[str, float]:
+    cos = pair_cosines(model, arrays, talents, projects, config.eval_batch_size)
+    with torch.no_grad():
+        logits = model.logits(torch.from_numpy(cos)).numpy()
+    rank = ranking_metrics(
+        arrays.project_keys,
+        arrays.labels,
+        cos,
+        k=config.ranking_k,
+        threshold=config.positive_threshold,
+    )
+    return {
+        "auc": auc(arrays.labels, cos, threshold=config.positive_threshold),
+        f"recall_at_{config.ranking_k}": rank["recall_at_k"],
+        "mrr": rank["mrr"],
+        "loss": weighted_bce(arrays.labels, logits, arrays.weights),
+        "projects_evaluated": rank["projects_evaluated"],
+        "n": len(arrays),
+    }
+
+
+def _contrastive_loss(
+    sim: torch.Tensor,  # [a, b] cosines of the batch's distinct talents x distinct projects
+    known_pos: torch.Tensor,  # [a, b] bool: (talent, project) is a training positive
+    rows: torch.Tensor,  # [K] talent index of each positive pair
+    cols: torch.Tensor,  # [K] project index of each positive pair
+    weights: torch.Tensor,  # [K]
+    config: TrainConfig,
+) -> torch.Tensor:
+    losses = []
+    for s, known, r, c in ((sim, known_pos, rows, cols), (sim.t(), known_pos.t(), cols, rows)):
+        cand = s[r]  # [K, n] the positive's row: its own column and the other candidates
+        negative = ~known[r]  # masks the positive itself and every other known positive
+        own = cand.gather(1, c.unsqueeze(1))  # [K, 1]
+        if config.contrastive == "margin":
+            hinge = F.relu(config.margin - own + cand) * negative
+            count = negative.sum(1)
+            per_pair = hinge.sum(1) / count.clamp(min=1)
+            has_neg = count > 0
+        else:  # softmax / InfoNCE over the own column + the unmasked negatives
+            logits = cand / config.temperature
+            keep = negative.clone()
+            keep.scatter_(1, c.unsqueeze(1), True)
+            logits = logits.masked_fill(~keep, float("-inf"))
+            per_pair = torch.logsumexp(logits, 1) - own.squeeze(1) / config.temperature
+            has_neg = negative.any(1)
+        w = weights * has_neg
+        total = w.sum()
+        if total > 0:
+            losses.append((per_pair * w).sum() / total)
+    if not losses:
+        return sim.new_zeros(())
+    return torch.stack(losses).mean()
+
+
+def train(
+    train_pairs: Sequence[Any],
+    valid_pairs: Sequence[Any],
+    talents: Bags,
+    projects: Bags,
+    config: TrainConfig | None = None,
+    *,
+    progress: Callable[[dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train a TwoTower on labelled pairs; returns the best-epoch model and its metrics.
+
+    A pair is ``(talent_key, project_key, label in [0, 1], sample_weight)`` (a ``Pair`` or a
+    plain tuple; the weight defaults to 1). ``talents`` / ``projects`` map keys to
+    ``(tokens, weights)`` bags (the v2 tokenizer's output). ``progress`` receives each
+    epoch's record.
+    """
+    config = config or TrainConfig()
+    config.validate()
+    with _torch_settings(config.num_threads, config.deterministic):
+        return _train(train_pairs, valid_pairs, talents, projects, config, progress)
+
+
+def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> TrainResult:
+    t_start = time.perf_counter()
+    train_pairs, valid_pairs = list(train_pairs), list(valid_pairs)
+    needed_t = {pair_fields(p)[0] for p in (*train_pairs, *valid_pairs)}
+    needed_p = {pair_fields(p)[1] for p in (*train_pairs, *valid_pairs)}
+    missing_t = [k for k in needed_t if k not in talents]
+    missing_p = [k for k in needed_p if k not in projects]
+    if missing_t or missing_p:
+        raise KeyError(
+            f"pairs reference unknown talents {missing_t[:5]} / projects {missing_p[:5]}"
+        )
+    t_table = BagTable.build({k: talents[k] for k in sorted(needed_t, key=repr)})
+    p_table = BagTable.build({k: projects[k] for k in sorted(needed_p, key=repr)})
+    tr = _PairArrays(train_pairs, t_table, p_table, "training")
+    va = _PairArrays(valid_pairs, t_table, p_table, "validation")
+
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    rng = np.random.Generator(np.random.PCG64(config.seed))
+    model = TwoTower(init_scale=config.init_scale, learn_scale=config.learn_scale)
+    model.talent.init_weights(gen, config.embedding_std, t_table.used_ids(tr.t_rows))
+    model.project.init_weights(gen, config.embedding_std, p_table.used_ids(tr.p_rows))
+    sparse_opt = torch.optim.SparseAdam(model.sparse_parameters(), lr=config.sparse_lr)
+    dense_opt = torch.optim.Adam(model.dense_parameters(), lr=config.lr)
+
+    positive = tr.labels >= config.positive_threshold
+    n_proj = np.int64(len(p_table.keys))
+    known_codes = np.unique(tr.t_rows[positive] * n_proj + tr.p_rows[positive])
+
+    history: list[dict[str, float]] = []
+    best_value = -math.inf
+    best_epoch = 0
+    best_state: dict[str, torch.Tensor] | None = None
+    best_metrics: dict[str, float] = {}
+    stale = 0
+    epoch_seconds: list[float] = []
+    n = len(tr)
+    setup_seconds = time.perf_counter() - t_start
+
+    for epoch in range(1, config.epochs + 1):
+        e_start = time.perf_counter()
+        model.train()
+        order = rng.permutation(n)
+        loss_sum = 0.0
+        steps = 0
+        for start in range(0, n, config.batch_size):
+            idx = order[start : start + config.batch_size]
+            loss = _step_loss(model, tr, idx, t_table, p_table, known_codes, n_proj, config)
+            sparse_opt.zero_grad(set_to_none=True)
+            dense_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            sparse_opt.step()
+            dense_opt.step()
+            loss_sum += float(loss.detach())
+            steps += 1
+        train_seconds = time.perf_counter() - e_start
+        metrics = evaluate_model(model, va, t_table, p_table, config)
+        epoch_seconds.append(time.perf_counter() - e_start)
+        record = {
+            "epoch": epoch,
+            "train_loss": loss_sum / max(steps, 1),
+            "train_seconds": train_seconds,
+            **{f"valid_{k}": v for k, v in metrics.items()},
+        }
+        history.append(record)
+        if progress is not None:
+            progress(record)
+        value = _monitor_value(metrics, config)
+        if best_state is None or value > best_value + config.min_delta:
+            best_value, best_epoch, best_metrics, stale = value, epoch, metrics, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(
+        model=model,
+        config=copy.deepcopy(config),
+        best_epoch=best_epoch,
+        best_metrics=best_metrics,
+        history=history,
+        stopped_early=len(history) < config.epochs,
+        seconds_per_epoch=float(np.mean(epoch_seconds)),
+        train_stats={
+            "train_pairs": len(tr),
+            "valid_pairs": len(va),
+            "train_positives": int(positive.sum()),
+            "talents": len(t_table.keys),
+            "projects": len(p_table.keys),
+            "setup_seconds": setup_seconds,
+            "total_seconds": time.perf_counter() - t_start,
+        },
+    )
+
+
+def _monitor_value(metrics: dict[str, float], config: TrainConfig) -> float:
+    if config.early_stopping_metric == "auc" and not math.isnan(metrics["auc"]):
+        return metrics["auc"]
+    loss = metrics["loss"]
+    return -loss if not math.isnan(loss) else -math.inf
+
+
+def _is_known(codes: np.ndarray, known_codes: np.ndarray) -> np.ndarray:
+    """Membership of ``codes`` in the sorted unique ``known_codes`` (binary search: cheaper
+    than np.isin, which sorts the batch's a*b codes every step)."""
+    if known_codes.size == 0:
+        return np.zeros(codes.shape, dtype=bool)
+    pos = np.searchsorted(known_codes, codes)
+    return known_codes[np.minimum(pos, known_codes.size - 1)] == codes
+
+
+def _step_loss(
+    model: TwoTower,
+    tr: _PairArrays,
+    idx: np.ndarray,
+    t_table: BagTable,
+    p_table: BagTable,
+    known_codes: np.ndarray,
+    n_proj: np.int64,
+    config: TrainConfig,
+) -> torch.Tensor:
+    bt, bp = tr.t_rows[idx], tr.p_rows[idx]
+    ut, inv_t = np.unique(bt, return_inverse=True)
+    up, inv_p = np.unique(bp, return_inverse=True)
+    te = model.talent(*_tensors(t_table, ut))
+    pe = model.project(*_tensors(p_table, up))
+    inv_t_t = torch.from_numpy(inv_t)
+    inv_p_t = torch.from_numpy(inv_p)
+    y = torch.from_numpy(tr.labels[idx])
+    w = torch.from_numpy(tr.weights[idx])
+    total = te.new_zeros(())
+    if config.bce_weight > 0:
+        cos = TwoTower.cosine(te[inv_t_t], pe[inv_p_t])
+        bce = F.binary_cross_entropy_with_logits(model.logits(cos), y, reduction="none")
+        total = total + config.bce_weight * (bce * w).sum() / w.sum().clamp(min=1e-12)
+    if config.contrastive:
+        pos = tr.labels[idx] >= config.positive_threshold
+        if pos.any() and (ut.size > 1 or up.size > 1):
+            codes = ut[:, None] * n_proj + up[None, :]
+            known = _is_known(codes, known_codes)
+            sim = te @ pe.t()
+            total = total + config.contrastive_weight * _contrastive_loss(
+                sim,
+                torch.from_numpy(known),
+                torch.from_numpy(inv_t[pos]),
+                torch.from_numpy(inv_p[pos]),
+                w[torch.from_numpy(pos)],
+                config,
+            )
+    return total
