@@ -15,7 +15,6 @@ from ses_udf import embedding_store
 from ses_udf.embedders import create_embedder
 from ses_udf.scoring import similarity_score_matrix, similarity_scores, top_k_per_row
 
-
 _TOKEN_PLANS: dict[str, object] = {}
 
 
