@@ -17,10 +17,10 @@
     }) }}
 {% endmacro %}
 
-{#- text[] of knock-out reasons for talent alias `t`, project alias `p` and
-    skill-hit alias `h` (required_hits / preferred_hits, NULL = none); empty
-    array = the pair passes. -#}
-{% macro business_ko_reasons(t, p, h) -%}
+{#- text[] of knock-out reasons for talent alias `t` and project alias `p`
+    (staging columns plus the normalised skill arrays t.skills,
+    p.required_skills, p.preferred_skills); empty array = the pair passes. -#}
+{% macro business_ko_reasons(t, p) -%}
     {%- set cfg = business_rule_config() -%}
     array_remove(array[
         {%- if cfg.ko_price %}
@@ -28,7 +28,7 @@
         {%- endif %}
         {%- if cfg.ko_required_skills %}
         case when cardinality({{ p }}.required_skills) > 0
-              and coalesce({{ h }}.required_hits, 0) = 0 then 'required_skills' end,
+              and not {{ t }}.skills && {{ p }}.required_skills then 'required_skills' end,
         {%- endif %}
         {%- if cfg.ko_onsite_location %}
         case when {{ p }}.remote_onsite = 'onsite'
@@ -42,16 +42,22 @@
     ], null)
 {%- endmacro %}
 
-{#- Share of the wanted skills the talent has (1.0 when nothing is wanted). -#}
-{% macro skill_coverage(hits, wanted) -%}
-    coalesce(coalesce({{ hits }}, 0)::float8 / nullif(cardinality({{ wanted }}), 0), 1.0)
+{#- Share of the wanted skills the talent has (1.0 when nothing is wanted).
+    A correlated count over the few wanted skills: measured faster than
+    joining unnested skill lists when one project meets many talents. -#}
+{% macro skill_coverage(have, wanted) -%}
+    coalesce(
+        (select count(*) from unnest({{ wanted }}) as w (skill) where w.skill = any({{ have }}))::float8
+        / nullif(cardinality({{ wanted }}), 0),
+        1.0
+    )
 {%- endmacro %}
 
 {#- business_score in [0, 1]: how well a passed pair fits on paper. -#}
-{% macro business_score(t, p, h) -%}
+{% macro business_score(t, p) -%}
     (
-        0.50 * {{ skill_coverage(h ~ '.required_hits', p ~ '.required_skills') }}
-        + 0.15 * {{ skill_coverage(h ~ '.preferred_hits', p ~ '.preferred_skills') }}
+        0.50 * {{ skill_coverage(t ~ '.skills', p ~ '.required_skills') }}
+        + 0.15 * {{ skill_coverage(t ~ '.skills', p ~ '.preferred_skills') }}
         + 0.15 * case
             when {{ p }}.min_experience_years is null or {{ p }}.min_experience_years <= 0 then 1.0
             else least(1.0, greatest(0.0, coalesce({{ t }}.min_experience_years, 0)::float8 / {{ p }}.min_experience_years))
@@ -97,60 +103,14 @@
     from {{ from_sql }}
 {%- endmacro %}
 
-{#- Every (project, talent) pair with its knock-out reasons and business score.
-    Skill overlaps are counted by joining unnested skill lists on the skill
-    (set-based: only matching (pair, skill) rows are ever produced). -#}
+{#- Every (project, talent) pair with its knock-out reasons and business score. -#}
 {% macro candidate_pairs(talents_sql, projects_sql) -%}
-    with rule_talents as (
-        {{ talents_sql }}
-    ),
-
-    rule_projects as (
-        {{ projects_sql }}
-    ),
-
-    talent_skills as (
-        select
-            t.talent_id,
-            s.skill
-        from rule_talents as t
-        cross join lateral unnest(t.skills) as s (skill)
-    ),
-
-    wanted_skills as (
-        select
-            p.project_id,
-            s.skill,
-            true as is_required
-        from rule_projects as p
-        cross join lateral unnest(p.required_skills) as s (skill)
-        union all
-        select
-            p.project_id,
-            s.skill,
-            false as is_required
-        from rule_projects as p
-        cross join lateral unnest(p.preferred_skills) as s (skill)
-    ),
-
-    skill_hits as (
-        select
-            w.project_id,
-            ts.talent_id,
-            count(*) filter (where w.is_required) as required_hits,
-            count(*) filter (where not w.is_required) as preferred_hits
-        from wanted_skills as w
-        inner join talent_skills as ts on w.skill = ts.skill
-        group by 1, 2
-    )
-
     select
         p.project_id,
         t.talent_id,
         t.updated_at as talent_updated_at,
-        {{ business_ko_reasons('t', 'p', 'h') }} as ko_reasons,
-        {{ business_score('t', 'p', 'h') }} as business_score
-    from rule_projects as p
-    cross join rule_talents as t
-    left join skill_hits as h on p.project_id = h.project_id and t.talent_id = h.talent_id
+        {{ business_ko_reasons('t', 'p') }} as ko_reasons,
+        {{ business_score('t', 'p') }} as business_score
+    from ({{ projects_sql }}) as p
+    cross join ({{ talents_sql }}) as t
 {%- endmacro %}

@@ -26,6 +26,7 @@ class EmbeddingMatrix:
     ids: np.ndarray  # sorted int64
     matrix: np.ndarray  # float32 (n, D)
     source_updated_at: np.ndarray  # float64 epoch seconds
+    nonzero: np.ndarray  # rows that are not all-zero (similarity 0.0 for those)
 
     def rows_for(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row index per wanted id, found mask)."""
@@ -82,7 +83,8 @@ def load(db, side: str, embedder: str, version: str, dimension: int) -> Embeddin
     )[0]
     ids = np.asarray(rows["ids"], dtype=np.int64)
     matrix = np.frombuffer(rows["vectors"], dtype="<f4").reshape(len(ids), dimension)
-    entry = EmbeddingMatrix(epoch, ids, matrix, np.asarray(rows["updated"], dtype=np.float64))
+    updated = np.asarray(rows["updated"], dtype=np.float64)
+    entry = EmbeddingMatrix(epoch, ids, matrix, updated, matrix.any(axis=1))
     _CACHE[key] = entry
     return entry
 

@@ -64,16 +64,20 @@ def project_scores(
 
     wanted = np.asarray(talent_ids, dtype=np.int64)
     cache = embedding_store.load(db, "talent", embedder.name, embedder.version, dimension)
-    pos, found = cache.rows_for(wanted)
-    matrix = cache.matrix[pos] if len(cache.ids) else np.zeros((len(wanted), dimension), np.float32)
-    updated = np.asarray(talent_updated_at, dtype=np.float64)
-    stale = ~found
+    scores = np.zeros(len(wanted), dtype=np.float32)
+    stale = np.ones(len(wanted), dtype=bool)
     if len(cache.ids):
-        stale |= cache.source_updated_at[pos] < updated
+        # Score every cached talent (one matrix-vector product) and pick the
+        # wanted ones: cheaper than gathering their rows first.
+        pos, found = cache.rows_for(wanted)
+        all_scores = similarity_scores(project_vector, cache.matrix, cache.nonzero)
+        scores = np.where(found, all_scores[pos], np.float32(0.0))
+        stale = ~found | (
+            cache.source_updated_at[pos] < np.asarray(talent_updated_at, dtype=np.float64)
+        )
     if stale.any():
-        matrix = matrix.copy()
-        matrix[stale] = embed_from_tokens(db, embedder, talent_tokens, wanted[stale].tolist())
-    scores = similarity_scores(project_vector, matrix)
+        fresh = embed_from_tokens(db, embedder, talent_tokens, wanted[stale].tolist())
+        scores[stale] = similarity_scores(project_vector, fresh)
     return list(zip(talent_ids, scores.astype(float).tolist(), strict=True))
 
 

@@ -12,16 +12,22 @@ from __future__ import annotations
 import numpy as np
 
 
-def similarity_scores(project: np.ndarray, talents: np.ndarray) -> np.ndarray:
-    """(dot + 1) / 2 per talent row; 0.0 where either side is all zero."""
+def similarity_scores(
+    project: np.ndarray, talents: np.ndarray, talent_nonzero: np.ndarray | None = None
+) -> np.ndarray:
+    """(dot + 1) / 2 per talent row; 0.0 where either side is all zero.
+    `talent_nonzero` (rows with any non-zero value) may be passed in when the
+    caller keeps it, sparing a pass over the whole matrix."""
     project = np.asarray(project, dtype=np.float32)
     talents = np.asarray(talents, dtype=np.float32)
     if talents.ndim != 2 or project.ndim != 1 or talents.shape[1] != project.shape[0]:
         raise ValueError(f"dimension mismatch: project {project.shape} vs talents {talents.shape}")
-    scores = (talents @ project + np.float32(1.0)) * np.float32(0.5)
     if not project.any():
         return np.zeros(talents.shape[0], dtype=np.float32)
-    scores[~talents.any(axis=1)] = 0.0
+    scores = (talents @ project + np.float32(1.0)) * np.float32(0.5)
+    if talent_nonzero is None:
+        talent_nonzero = talents.any(axis=1)
+    scores[~talent_nonzero] = 0.0
     return np.clip(scores, 0.0, 1.0)
 
 

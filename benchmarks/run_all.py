@@ -1,0 +1,22 @@
+"""`make bench`: every benchmark in turn (each prints its ratios)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = [
+    "benchmarks.labels_bench",
+    "benchmarks.two_tower_bench",
+]
+
+
+def main() -> int:
+    for name in BENCHMARKS:
+        print(f"\n=== {name} ===", flush=True)
+        importlib.import_module(name).main([])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
