@@ -136,29 +136,19 @@ create index if not exists conversion_events_interaction_idx on ses.conversion_e
 -- Embedding caches (seed 10.3, R-24): one row per entity and (embedder, version);
 -- source_updated_at says which version of the entity the vector was computed from.
 -- embedding = float32 little-endian bytes (ses.embedding_to_array() reads it).
-create table if not exists ses.talent_embeddings (
-    talent_id bigint not null references ses.talents (id) on delete cascade,
+{% for entity in ['talent', 'project'] %}
+create table if not exists ses.{{ entity }}_embeddings (
+    {{ entity }}_id bigint not null references ses.{{ entity }}s (id) on delete cascade,
     embedder varchar(50) not null,
     version varchar(20) not null,
     dimension integer not null,
     embedding bytea not null,
     source_updated_at timestamptz not null,
     created_at timestamptz not null default now(),
-    primary key (talent_id, embedder, version),
-    constraint talent_embeddings_length check (octet_length(embedding) = 4 * dimension)
+    primary key ({{ entity }}_id, embedder, version),
+    constraint {{ entity }}_embeddings_length check (octet_length(embedding) = 4 * dimension)
 );
-create index if not exists talent_embeddings_embedder_version_idx
-    on ses.talent_embeddings (embedder, version);
-
-create table if not exists ses.project_embeddings (
-    project_id bigint not null references ses.projects (id) on delete cascade,
-    embedder varchar(50) not null,
-    version varchar(20) not null,
-    dimension integer not null,
-    embedding bytea not null,
-    source_updated_at timestamptz not null,
-    created_at timestamptz not null default now(),
-    primary key (project_id, embedder, version),
-    constraint project_embeddings_length check (octet_length(embedding) = 4 * dimension)
-);
+create index if not exists {{ entity }}_embeddings_embedder_version_idx
+    on ses.{{ entity }}_embeddings (embedder, version);
+{% endfor %}
 {% endmacro %}

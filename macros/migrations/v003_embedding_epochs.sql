@@ -8,7 +8,6 @@ create table if not exists ses.embedding_epochs (
     epoch bigint not null default 0,
     primary key (entity, embedder, version)
 );
-create index if not exists talent_embeddings_created_idx on ses.talent_embeddings (embedder, version, created_at);
 {% endmacro %}
 
 {% macro migration_r_embedding_epochs() %}
