@@ -38,7 +38,6 @@ from simulator.staff import (
     SimEvent,
     StaffParams,
     action_probabilities,
-    expected_outcome,
     sample_reaction,
 )
 from simulator.world import (
@@ -83,7 +82,6 @@ __all__ = [
     "copy_text",
     "encode_projects",
     "encode_talents",
-    "expected_outcome",
     "generate_projects",
     "generate_talents",
     "generate_world",

@@ -54,18 +54,6 @@ FEEDBACK_TYPES = (
 )
 STAGES = ("contacted", "entry", "interview_scheduled", "offer", "contract_signed", "lost")
 
-# R-03 priorities (lower wins), used only by `expected_outcome` (a test oracle).
-OUTCOME_PRIORITY = {
-    "accepted": 1,
-    "rejected": 2,
-    "interview_scheduled": 3,
-    "review_ok": 4,
-    "review_ng": 4,
-    "thumbs_up": 5,
-    "thumbs_down": 5,
-    "no_response": 6,
-}
-
 
 @dataclass(frozen=True)
 class StaffParams:
@@ -354,14 +342,3 @@ def _funnel(rng, p: StaffParams, pr: dict[str, float], t: float, conversion, fee
 
 def _lognormal(rng: np.random.Generator, median: float, sigma: float, cap: float) -> float:
     return float(min(median * np.exp(sigma * rng.standard_normal()), cap))
-
-
-def expected_outcome(events: tuple[SimEvent, ...] | list[SimEvent]) -> str | None:
-    """R-03 applied to a reaction's events (test oracle for the database's outcome):
-    best-priority non-revoked feedback, ties broken by the latest offset; None if none."""
-    revoked = {e.feedback_no for e in events if e.kind == "revoke"}
-    live = [e for e in events if e.kind == "feedback" and e.feedback_no not in revoked]
-    if not live:
-        return None
-    best = min(live, key=lambda e: (OUTCOME_PRIORITY[e.type], -e.offset_s))
-    return best.type

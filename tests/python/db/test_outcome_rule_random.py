@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from ses_ops.db import connect
-from tests.python.db import label_oracle as oracle
+from tests.python import label_oracle as oracle
 from tests.python.db.conftest import log_run
 
 pytestmark = pytest.mark.db

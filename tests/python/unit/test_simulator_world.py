@@ -30,7 +30,6 @@ from simulator.staff import (
     STAGES,
     SimEvent,
     action_probabilities,
-    expected_outcome,
     sample_reaction,
 )
 from simulator.world import (
@@ -45,6 +44,7 @@ from simulator.world import (
     price_knockout_share,
     write_world_copy,
 )
+from tests.python.label_oracle import reaction_outcome
 
 SMALL = WorldConfig(seed=42, n_talents=2000, n_projects=500)
 
@@ -806,7 +806,7 @@ def test_better_chemistry_gets_better_feedback(reactions):
     _, chem, out = reactions
     positive = {"thumbs_up", "review_ok", "accepted", "interview_scheduled"}
     negative = {"thumbs_down", "review_ng", "rejected"}
-    outcome = [expected_outcome(r.events) for r in out]
+    outcome = [reaction_outcome(r.events) for r in out]
     labelled = np.array([o in positive | negative for o in outcome])
     pos = np.array([o in positive for o in outcome])
     hi, lo = chem > 1.0, chem < 0.0
@@ -823,17 +823,17 @@ def test_expected_outcome_follows_r03():
             SimEvent(float(i + 1), "feedback", t, "a", feedback_no=i) for i, t in enumerate(types)
         ]
 
-    assert expected_outcome(fb("thumbs_up", "accepted")) == "accepted"
-    assert expected_outcome(fb("review_ng", "interview_scheduled")) == "interview_scheduled"
-    assert expected_outcome(fb("accepted", "thumbs_down")) == "accepted"
-    assert expected_outcome(fb("thumbs_up", "thumbs_down")) == "thumbs_down"
-    assert expected_outcome(fb("review_ok", "review_ng")) == "review_ng"
+    assert reaction_outcome(fb("thumbs_up", "accepted")) == "accepted"
+    assert reaction_outcome(fb("review_ng", "interview_scheduled")) == "interview_scheduled"
+    assert reaction_outcome(fb("accepted", "thumbs_down")) == "accepted"
+    assert reaction_outcome(fb("thumbs_up", "thumbs_down")) == "thumbs_down"
+    assert reaction_outcome(fb("review_ok", "review_ng")) == "review_ng"
     seq = fb("thumbs_up", "review_ng")
     seq.append(SimEvent(3.0, "revoke", "review_ng", "a", feedback_no=1))
-    assert expected_outcome(seq) == "thumbs_up"
+    assert reaction_outcome(seq) == "thumbs_up"
     seq.append(SimEvent(4.0, "feedback", "thumbs_down", "a", feedback_no=2))
-    assert expected_outcome(seq) == "thumbs_down"
-    assert expected_outcome([]) is None
+    assert reaction_outcome(seq) == "thumbs_down"
+    assert reaction_outcome([]) is None
 
 
 def test_staff_params_are_replaceable():

@@ -109,3 +109,13 @@ def training_labels(
         elif bh is not None:
             result[i] = ("behavior", BEHAVIOR_LABEL[bh.kind])
     return result
+
+
+def reaction_outcome(events) -> str | None:
+    """The rule applied to one simulated reaction (simulator.staff.SimEvent list):
+    non-revoked feedback with the best priority, ties to the latest offset."""
+    revoked = {e.feedback_no for e in events if e.kind == "revoke"}
+    live = [e for e in events if e.kind == "feedback" and e.feedback_no not in revoked]
+    if not live:
+        return None
+    return min(live, key=lambda e: (FEEDBACK_PRIORITY[e.type], -e.offset_s)).type
