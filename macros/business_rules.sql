@@ -114,3 +114,8 @@
     from ({{ projects_sql }}) as p
     cross join ({{ talents_sql }}) as t
 {%- endmacro %}
+
+{#- R-33: the one ranking order: best total first, ties to the smaller talent id. -#}
+{% macro candidate_rank_order() -%}
+    total_score desc, talent_id asc
+{%- endmacro %}

@@ -36,9 +36,9 @@ ranked as (
     left join scores as sc on p.talent_id = sc.talent_id
 ),
 top as (
-    select *, row_number() over (order by total_score desc, talent_id asc) as rank
+    select *, row_number() over (order by {{ candidate_rank_order() }}) as rank
     from ranked
-    order by total_score desc, talent_id asc
+    order by {{ candidate_rank_order() }}
     limit p_top_k
 )
 select jsonb_agg(jsonb_build_object(

@@ -52,7 +52,7 @@ select
     two_tower_score,
     two_tower_weight,
     total_score,
-    row_number() over (partition by project_id order by total_score desc, talent_id asc) as rank,
+    row_number() over (partition by project_id order by {{ candidate_rank_order() }}) as rank,
     '{{ s.embedder }}' as two_tower_embedder,
     two_tower_version,
     variant
