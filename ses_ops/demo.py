@@ -1,106 +1,195 @@
-"""The main job (`make demo`): build the project on a database, feed it a small
-sample through the in-database write path, rebuild and print the label stats.
+"""The main job (`make demo`): a fresh database, several simulated weeks of a
+Japanese SES market driving the real system, nightly builds, then the label
+stats, the outcome mix, the A/B report and a report with plots.
 
-The sample goes through the same functions the matching app calls
-(ses.log_match_run, ses.record_feedback, ...), never around them.
+1. recreate the database named by PGDATABASE (default ses_match) and `dbt build` it;
+2. load the simulated world (COPY) and build once more (embedding caches);
+3. simulate day by day (simulator.loop): projects and talents arrive, every new
+   project is matched with ses.run_match, open projects are re-matched weekly,
+   simulated sales staff react through the write-path functions only, and a
+   `dbt build` runs every night;
+4. print ses.training_stats, the outcome mix, the labels per signal source and
+   ses.ab_variant_report; write reports/demo/ (index.html, summary.json, PNGs).
+
+Two-tower settings: unless TWO_TOWER_* are set in the environment, the demo
+serves the hash two-tower to half of the projects (TWO_TOWER_ENABLED=true,
+TWO_TOWER_MODE=serving, TWO_TOWER_ROLLOUT_PCT=50): variants control and
+two_tower_50pct; the weight follows the cold-start schedule (R-34) as labels
+accumulate. Every displayed pair logs its two-tower score in both variants.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
-from datetime import UTC, datetime, timedelta
-
-from psycopg.types.json import Jsonb
+import os
+import time
+from datetime import date
+from pathlib import Path
 
 from ses_ops.db import connect, current_database
-from ses_ops.dbt_runner import run_dbt
+from ses_ops.dbt_runner import PROJECT_DIR
+from ses_ops.ensure_database import ensure_database
+from ses_ops.report import chemistry_by_week, collect, write_report
+from simulator import WorldConfig
+from simulator.loop import ClosedLoop, DayContext, LoopConfig
+from simulator.nightly import DbtBuild, LabelSnapshot, NightlyBuild, nightly_build_args
 
-FEEDBACK_MIX = {
-    "thumbs_up": 30, "thumbs_down": 25, "review_ok": 8, "review_ng": 6, "interview_scheduled": 6,
-    "accepted": 3, "rejected": 4, "no_response": 18,
-}  # fmt: skip
-BEHAVIOR = ["viewed_candidate_detail", "copied_template", "clicked_contact", "shortlisted"]
-STAGES = ["contacted", "entry", "interview_scheduled", "offer", "contract_signed", "lost"]
-
-
-def feed_sample(projects: int, seed: int) -> None:
-    rng = random.Random(seed)
-    start = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
-    with connect() as conn:
-        for p in range(1, projects + 1):
-            at = start + timedelta(hours=9 * p)
-            talents = rng.sample(range(1, 500), 20)
-            candidates = [{"talent_id": t, "rank": r + 1} for r, t in enumerate(talents)]
-            run_id = conn.execute(
-                "select ses.log_match_run(%s, %s, 'demo', 'demo', p_created_at => %s)",
-                (10_000 + p, Jsonb(candidates), at),
-            ).fetchone()[0]
-            ids = [r[0] for r in conn.execute(
-                "select id from ses.interaction_logs where match_run_id = %s order by id", (run_id,))]  # fmt: skip
-            for rank, interaction in enumerate(ids):
-                if rng.random() < 0.6 / (1 + rank / 5):
-                    kind = rng.choices(list(FEEDBACK_MIX), weights=list(FEEDBACK_MIX.values()))[0]
-                    conn.execute(
-                        "select ses.record_feedback(%s, %s, 'sales-demo', 'gui', null, %s)",
-                        (interaction, kind, at + timedelta(hours=2)),
-                    )
-                if rng.random() < 0.3:
-                    conn.execute(
-                        "select ses.record_interaction_event(%s, %s, 'sales-demo', %s, null, 'gui', %s)",
-                        (
-                            interaction,
-                            rng.choice(BEHAVIOR),
-                            f"demo-{interaction}",
-                            at + timedelta(hours=1),
-                        ),
-                    )
-                if rng.random() < 0.05:
-                    talent, project = conn.execute(
-                        "select talent_id, project_id from ses.interaction_logs where id = %s",
-                        (interaction,),
-                    ).fetchone()
-                    conn.execute(
-                        "select ses.record_conversion(%s, %s, %s, 'sales-demo', %s, 'gui', null, %s)",
-                        (talent, project, rng.choice(STAGES), interaction, at + timedelta(days=3)),
-                    )
+DEMO_TWO_TOWER = {
+    "TWO_TOWER_ENABLED": "true",
+    "TWO_TOWER_MODE": "serving",
+    "TWO_TOWER_ROLLOUT_PCT": "50",
+}
 
 
-def print_stats() -> None:
-    with connect() as conn:
-        cur = conn.execute("select * from ses.training_stats")
-        row = cur.fetchone()
-        print("training_stats:")
-        for col, value in zip((c.name for c in cur.description), row, strict=True):
-            print(f"  {col:<16} {value}")
-        print("outcome mix:")
-        for outcome, n in conn.execute(
-            "select coalesce(outcome, '(pending)'), count(*) from ses.interaction_outcomes group by 1 order by 2 desc"
-        ):
-            print(f"  {outcome:<20} {n}")
-        print("training_labels by signal_source:")
-        for source, n, avg in conn.execute(
-            "select signal_source, count(*), round(avg(label), 3) from ses.training_labels group by 1 order by 1"
-        ):
-            print(f"  {source:<12} {n:>6}  mean label {avg}")
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--weeks", type=int, default=4, help="simulated weeks (default 4)")
+    p.add_argument("--talents", type=int, default=1000, help="initial talents (default 1000)")
+    p.add_argument("--projects", type=int, default=150, help="initial open projects (default 150)")
+    p.add_argument(
+        "--projects-per-day",
+        type=float,
+        default=30.0,
+        help="new projects per business day, Poisson mean (default 30)",
+    )
+    p.add_argument(
+        "--talents-per-day",
+        type=float,
+        default=8.0,
+        help="new talents per business day, Poisson mean (default 8)",
+    )
+    p.add_argument("--seed", type=int, default=20250401)
+    p.add_argument("--start", type=date.fromisoformat, default=date(2025, 4, 1), help="first day")
+    p.add_argument("--top-k", type=int, default=20, help="candidates displayed per match run")
+    p.add_argument("--rerun-every", type=int, default=7, help="re-match open projects every N days")
+    p.add_argument(
+        "--full-nightly",
+        action="store_true",
+        help="complete build every night (default: the all-pairs batch mart and its tests "
+        "only on the last night)",
+    )
+    p.add_argument(
+        "--report-dir", type=Path, default=PROJECT_DIR / "reports" / "demo", help="report folder"
+    )
+    args = p.parse_args(argv)
+    for name in ("weeks", "talents", "projects", "top_k"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    return args
+
+
+def print_table(title: str, rows: list[dict], floats: int = 4) -> None:
+    print(f"\n{title}")
+    if not rows:
+        print("  (none)")
+        return
+    cols = list(rows[0])
+
+    def fmt(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:.{floats}f}"
+        return "(none)" if v is None else str(v)
+
+    cells = [[fmt(r[c]) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    print("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+    for row in cells:
+        print("  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--projects", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
-    print(f"dbt build on database {current_database()} ...")
-    run_dbt(["build"])
-    with connect() as conn:
-        conn.execute(
-            "truncate ses.feedback_events, ses.interaction_events, ses.conversion_events, "
-            "ses.interaction_logs, ses.match_results, ses.match_runs restart identity cascade"
+    args = parse_args(argv)
+    started = time.perf_counter()
+    for key, value in DEMO_TWO_TOWER.items():
+        os.environ.setdefault(key, value)
+    database = current_database()
+    two_tower = {k: os.environ[k] for k in sorted(os.environ) if k.startswith("TWO_TOWER_")}
+    print(f"database {database} (recreated); two-tower settings {two_tower}")
+
+    ensure_database(database, recreate=True)
+    dbt = DbtBuild(database)
+    setup_build = dbt.invoke(nightly_build_args(light=False))
+    print(f"dbt build on the empty database: {setup_build:.1f}s")
+
+    config = LoopConfig(
+        world=WorldConfig(
+            seed=args.seed,
+            n_talents=args.talents,
+            n_projects=args.projects,
+            start_date=args.start,
+            projects_per_business_day=args.projects_per_day,
+            talents_per_business_day=args.talents_per_day,
+        ),
+        days=7 * args.weeks,
+        top_k=args.top_k,
+        rerun_every_days=args.rerun_every,
+    )
+    snapshots = LabelSnapshot()
+
+    def last_night(ctx: DayContext) -> bool:
+        return ctx.index == config.days - 1
+
+    nightly = NightlyBuild(dbt, light=not args.full_nightly, full_when=last_night)
+
+    def progress(ctx: DayContext) -> None:
+        s, snap = ctx.summary, snapshots.rows[-1]
+        print(
+            f"  {ctx.day} {ctx.day:%a}  runs {s.runs:>3}  displayed {s.displayed:>4}  "
+            f"events {sum(s.events.values()):>4}  labels R-10 {snap['training_pairs']:>5}  "
+            f"weight {snap['two_tower_weight']:.2f}  {s.notes.get('dbt_build')} build "
+            f"{s.notes.get('dbt_build_s', 0):.1f}s (dbt execution {s.notes.get('dbt_execution_s', 0):.1f}s)",
+            flush=True,
         )
-    feed_sample(args.projects, args.seed)
-    print("nightly dbt build ...")
-    run_dbt(["build"])
-    print_stats()
+
+    with connect(dbname=database) as conn:
+        loop = ClosedLoop(conn, config, nightly_hooks=[nightly, snapshots, progress])
+        loop.load_world()
+        load_build = dbt.invoke(nightly_build_args(light=not args.full_nightly))
+        print(
+            f"world loaded: {loop.ledger.talents_added} talents, {loop.ledger.projects_added} "
+            f"projects (COPY); build with embedding caches {load_build:.1f}s"
+        )
+        print(f"simulating {config.days} days from {args.start} (seed {args.seed}) ...")
+        sim_started = time.perf_counter()
+        loop.run()
+        sim_seconds = time.perf_counter() - sim_started
+        build_seconds = sum(d.notes.get("dbt_build_s", 0.0) for d in loop.days)
+        data = collect(conn)
+
+    led = loop.ledger
+    print_table("training_stats", [data["training_stats"]])
+    print_table("outcome mix (ses.interaction_outcomes)", data["outcome_mix"])
+    print_table("labels by signal source (ses.training_labels)", data["labels_by_source"], 3)
+    print_table("A/B report (ses.ab_variant_report)", data["ab_variant_report"])
+    chemistry = chemistry_by_week(led.runs, config.world.start_date)
+    print_table("hidden chemistry of the displayed top 10 (simulator truth)", chemistry, 3)
+
+    total = time.perf_counter() - started
+    meta = {
+        "database": database,
+        "seed": args.seed,
+        "days": config.days,
+        "start": args.start.isoformat(),
+        "initial talents / projects": f"{args.talents} / {args.projects}",
+        "talents / projects at the end": f"{len(loop.talents)} / {len(loop.projects)}",
+        "match runs / displayed": f"{len(led.runs)} / {led.displayed}",
+        "write-path calls": sum(led.calls.values()),
+        "events still scheduled after the last day": loop.pending_events(),
+        "two-tower settings": two_tower,
+        "nightly build": "complete" if args.full_nightly else "light, complete on the last night",
+        "seconds: simulation incl. nightly builds": round(sim_seconds, 1),
+        "seconds: nightly builds": round(build_seconds, 1),
+        "seconds: total": round(total, 1),
+    }
+    index = write_report(args.report_dir, data, snapshots.rows, chemistry, meta)
+    print(
+        f"\n{len(led.runs)} match runs, {led.displayed} displayed pairs, "
+        f"{sum(led.calls.values())} write-path calls; simulation {sim_seconds:.0f}s "
+        f"(of which nightly builds {build_seconds:.0f}s); total {time.perf_counter() - started:.0f}s"
+    )
+    print(f"report: {index}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
         {'id': 'R__ulid', 'kind': 'repeatable', 'sql': migration_r_ulid()},
         {'id': 'R__outcome_rule', 'kind': 'repeatable', 'sql': migration_r_outcome_rule()},
         {'id': 'R__write_api', 'kind': 'repeatable', 'sql': migration_r_write_api()},
+        {'id': 'R__write_api_batch', 'kind': 'repeatable', 'sql': migration_r_write_api_batch()},
         {'id': 'R__embedding_epochs', 'kind': 'repeatable', 'sql': migration_r_embedding_epochs()},
         {'id': 'R__two_tower_config', 'kind': 'repeatable', 'sql': migration_r_two_tower_config()},
         {'id': 'R__match_run', 'kind': 'repeatable', 'sql': migration_r_match_run()},

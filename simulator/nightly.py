@@ -1,0 +1,153 @@
+"""Nightly hooks for the closed loop (simulator.loop): the scheduler's `dbt build`
+and a snapshot of the label stats after it.
+
+A hook is a callable taking a `simulator.loop.DayContext`; add instances to
+`ClosedLoop.nightly_hooks`. The weekly retrain (issue 5) is one more hook.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ses_ops.dbt_runner import PROJECT_DIR, run_dbt
+
+# The nightly build: everything except dbt unit tests (they test SQL logic on
+# fixed inputs, not the night's data). Never a `--select +model`: rebuilding an
+# upstream view drops its dependants (CASCADE) unless they are rebuilt too.
+NIGHTLY_BUILD_ARGS: tuple[str, ...] = ("build", "--exclude", "test_type:unit")
+
+# What `--light` leaves out as well: the batch mart of every (project, talent)
+# pair and the tests that scan all pairs. Both grow with talents x projects;
+# excluding a table and tests drops nothing (they have no dependent views).
+ALL_PAIRS_NODES: tuple[str, ...] = (
+    "ranked_candidates+",
+    "int_candidate_pairs,resource_type:test",
+    "knocked_out_pairs,resource_type:test",
+)
+
+
+def nightly_build_args(light: bool = False) -> list[str]:
+    args = list(NIGHTLY_BUILD_ARGS)
+    if light:
+        args.extend(ALL_PAIRS_NODES)
+    return args
+
+
+class DbtBuild:
+    """Runs dbt commands on one database.
+
+    in_process=True parses the project once and reuses the manifest for every
+    later command (dbtRunner), which saves the interpreter start and the parse
+    (~3-4 s a night); in_process=False runs the `dbt` executable each time
+    (ses_ops.dbt_runner.run_dbt). Both raise with dbt's messages on failure.
+    The TWO_TOWER_* settings are read when the project is parsed: set them first.
+    """
+
+    def __init__(self, database: str, *, in_process: bool = True) -> None:
+        self.database = database
+        self.in_process = in_process
+        self._runner: Any = None
+        self.last_execution_s: float | None = None  # dbt's own elapsed time (in process)
+
+    def _invoke_in_process(self, args: list[str]) -> None:
+        from dbt.cli.main import dbtRunner
+
+        # The profile reads PGDATABASE; the manifest is parsed for that database.
+        os.environ["PGDATABASE"] = self.database
+        os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / ".local" / "dbt"))
+        common = ["--quiet", "--project-dir", str(PROJECT_DIR)]
+        if self._runner is None:
+            parsed = dbtRunner().invoke(["parse", *common])
+            if not parsed.success:
+                raise RuntimeError(f"dbt parse failed: {parsed.exception}")
+            self._runner = dbtRunner(manifest=parsed.result)
+        res = self._runner.invoke([*args, *common])
+        self.last_execution_s = getattr(res.result, "elapsed_time", None)
+        if not res.success:
+            problems = [
+                f"{r.node.unique_id}: {r.status}: {(r.message or '')[:500]}"
+                for r in getattr(res.result, "results", None) or []
+                if str(r.status) in ("error", "fail", "runtime error")
+            ]
+            raise RuntimeError(
+                f"dbt {' '.join(args)} failed on {self.database}: "
+                + ("; ".join(problems) or str(res.exception))
+            )
+
+    def invoke(self, args: Sequence[str]) -> float:
+        """Run `dbt <args>`; returns the seconds it took."""
+        started = time.perf_counter()
+        if self.in_process:
+            self._invoke_in_process(list(args))
+        else:
+            run_dbt(list(args), database=self.database)
+        return time.perf_counter() - started
+
+
+class NightlyBuild:
+    """Hook: the nightly `dbt build` (NIGHTLY_BUILD_ARGS).
+
+    light=True leaves out ALL_PAIRS_NODES, except on the nights where
+    `full_when(ctx)` is true (for example the last night of a demo).
+    """
+
+    def __init__(
+        self,
+        dbt: DbtBuild,
+        *,
+        light: bool = False,
+        full_when: Callable[[Any], bool] | None = None,
+    ) -> None:
+        self.dbt = dbt
+        self.light = light
+        self.full_when = full_when
+
+    def __call__(self, ctx: Any) -> None:
+        light = self.light and not (self.full_when is not None and self.full_when(ctx))
+        ctx.summary.notes["dbt_build"] = "light" if light else "full"
+        ctx.summary.notes["dbt_build_s"] = round(self.dbt.invoke(nightly_build_args(light)), 2)
+        if self.dbt.last_execution_s is not None:
+            ctx.summary.notes["dbt_execution_s"] = round(self.dbt.last_execution_s, 2)
+
+
+@dataclass
+class LabelSnapshot:
+    """After each night: label counts as the label views see them (report input)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, ctx: Any) -> None:
+        conn = ctx.loop.conn
+        stats = conn.execute(
+            "select labeled_count, accepted_count, rejected_count, pending_count from ses.training_stats"
+        ).fetchone()
+        by_source = dict(
+            conn.execute(
+                "select signal_source, count(*) from ses.training_labels group by 1"
+            ).fetchall()
+        )
+        exposures, weight = conn.execute(
+            "select (select count(*) from ses.interaction_logs), ses.two_tower_weight()"
+        ).fetchone()
+        self.rows.append(
+            {
+                "day": ctx.day.isoformat(),
+                "index": ctx.index,
+                "exposures": exposures,
+                "training_pairs": stats[0],
+                "accepted": stats[1],
+                "rejected": stats[2],
+                "pending": stats[3],
+                "labels_conversion": by_source.get("conversion", 0),
+                "labels_feedback": by_source.get("feedback", 0),
+                "labels_behavior": by_source.get("behavior", 0),
+                "two_tower_weight": weight,
+                "runs": ctx.summary.runs,
+                "events": sum(ctx.summary.events.values()),
+                **ctx.summary.notes,
+            }
+        )
