@@ -8,6 +8,7 @@ import sys
 BENCHMARKS = [
     "benchmarks.labels_bench",
     "benchmarks.two_tower_bench",
+    "benchmarks.learned_bench",
 ]
 
 

@@ -47,9 +47,10 @@ embedded as (
         b.entity_id,
         b.embedding
     from settings as s
-    cross join lateral {{ function('embed_batch') }}(
+    cross join lateral {{ function('embed_tower_batch') }}(
         s.embedder,
         s.dimension,
+        '{{ side }}',
         (select array_agg(st.{{ id }} order by st.{{ id }}) from stale as st),
         (select array_agg(tk.entity_id order by tk.entity_id, tk.token_position) from stale_tokens as tk),
         (select array_agg(tk.token order by tk.entity_id, tk.token_position) from stale_tokens as tk),

@@ -1,30 +1,34 @@
 """Export a trained TwoTower for serving (SPEC R-23, R-42; seed E.5).
 
-Per tower (talent, project) two files with the same weights:
+One model version = three files (``two_tower_<version>.*``), the same weights twice:
 
-* ``<basename>.<tower>.onnx`` — ONNX (opset 17 by default), inputs ``ids`` int64 [N],
-  ``offsets`` int64 [B], ``weights`` float32 [N] (dynamic N and B), output ``embedding``
-  float32 [B, 256] (L2-normalised). Run by onnxruntime (``ses_udf.learned_tower.OnnxTower``).
-* ``<basename>.<tower>.safetensors`` — tensors ``bag.weight``, ``mlp.0.weight``, ``mlp.0.bias``,
-  ``mlp.2.weight``, ``mlp.2.bias`` (float32) with the model constants in the header, run by
-  Candle (``ses_udf.learned_tower.CandleTower``).
+* ``.onnx`` — both towers in one ONNX graph (opset 17 by default): inputs
+  ``<tower>_ids`` int64 [N], ``<tower>_offsets`` int64 [B], ``<tower>_weights`` float32 [N]
+  for tower in (talent, project), outputs ``<tower>_embedding`` float32 [B, 256]
+  (L2-normalised). Run by onnxruntime (``ses_udf.learned_tower.OnnxModel``).
+* ``.safetensors`` — the compact tensors of both towers (``<tower>.bag.ids``,
+  ``<tower>.bag.weight``, ``<tower>.mlp.*``) with the model constants in the header,
+  run by Candle (``ses_udf.learned_tower.CandleModel``).
+* ``.json`` — the metadata dict (version, dimension, id scheme, file hashes, training
+  summary...).
 
-plus ``<basename>.json``, the metadata dict returned by ``export_model``. After writing,
-both serving implementations are loaded from the files just written (sha256-checked) and must
-reproduce the PyTorch tower within ``tolerance`` (1e-5) on a random batch; otherwise the
-files are removed and ExportVerificationError is raised.
+Both files are compact (model format 2): only the embedding rows of ids seen in
+training are kept (see ses_udf.learned_tower), so a model is a few MB, small enough to
+live in ses.model_registry as bytea. Before anything is written, both serving
+implementations are loaded from the bytes and must reproduce the dense PyTorch towers
+within ``tolerance`` (1e-5) on a random batch; otherwise ExportVerificationError.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import importlib.metadata
 import io
 import json
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,7 @@ import numpy as np
 import torch
 from ses_udf import learned_tower as lt
 
-from training.model import Tower, TowerExport, TwoTower
+from training.model import Tower, TwoTower, TwoTowerExport
 
 DEFAULT_OPSET = 17
 DEFAULT_TOLERANCE = 1e-5
@@ -49,78 +53,173 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def basename_for(version: str) -> str:
+    return f"two_tower_{version}"
 
 
-def export_tower_onnx(
-    tower: Tower,
-    path: str | os.PathLike,
-    opset: int = DEFAULT_OPSET,
-    header: dict[str, str] | None = None,
-) -> None:
-    """Export one tower; ``header`` is stored as the ONNX model's metadata_props."""
+@dataclass
+class ModelArtifacts:
+    """An exported model held in memory: what goes to files and to ses.model_registry."""
+
+    version: str
+    onnx: bytes
+    safetensors: bytes
+    metadata: dict[str, Any]
+
+    @property
+    def basename(self) -> str:
+        return basename_for(self.version)
+
+    def payload(self, backend: str) -> bytes:
+        return self.onnx if backend == "onnx" else self.safetensors
+
+    def write(self, out_dir: str | os.PathLike) -> dict[str, Path]:
+        """Write ``<basename>.onnx / .safetensors / .json`` into ``out_dir``; each file
+        appears complete or not at all (temporary name, then rename)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        contents = {
+            "onnx": self.onnx,
+            "safetensors": self.safetensors,
+            "json": json.dumps(self.metadata, ensure_ascii=False, indent=2, default=str).encode(),
+        }
+        paths = {kind: out / f"{self.basename}.{kind}" for kind in contents}
+        written: list[Path] = []
+        try:
+            for kind, data in contents.items():
+                tmp = paths[kind].with_name(paths[kind].name + ".tmp")
+                written.append(tmp)
+                tmp.write_bytes(data)
+                os.replace(tmp, paths[kind])
+                written.append(paths[kind])
+        except BaseException:
+            for p in written:
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+            raise
+        return paths
+
+
+def onnx_bytes(model: TwoTower, version: str, opset: int = DEFAULT_OPSET) -> bytes:
+    """Both compact towers as one ONNX model; the header goes to metadata_props."""
     if opset < 14:
-        raise ValueError("opset must be >= 14")
-    wrapper = TowerExport(tower)
-    ids = torch.tensor([1, 2, 3, 4, 5], dtype=torch.int64)
-    offsets = torch.tensor([0, 2, 2], dtype=torch.int64)
-    weights = torch.tensor([1.0, 2.0, 1.5, 0.5, 1.0], dtype=torch.float32)
+        raise ValueError(f"opset must be >= 14, got {opset}")
     import onnx
 
+    wrapper = TwoTowerExport(model)
+    example = (
+        torch.tensor([1, 2, 3, 4, 5], dtype=torch.int64),
+        torch.tensor([0, 2, 2], dtype=torch.int64),
+        torch.tensor([1.0, 2.0, 1.5, 0.5, 1.0], dtype=torch.float32),
+    )
+    names: list[str] = []
+    axes: dict[str, dict[int, str]] = {}
+    for tower in lt.TOWERS:
+        ids, offsets, weights = lt.onnx_inputs(tower)
+        names += [ids, offsets, weights]
+        axes.update(
+            {
+                ids: {0: f"{tower}_N"},
+                offsets: {0: f"{tower}_B"},
+                weights: {0: f"{tower}_N"},
+                lt.onnx_output(tower): {0: f"{tower}_B"},
+            }
+        )
     buf = io.BytesIO()
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         torch.onnx.export(
             wrapper,
-            (ids, offsets, weights),
+            example + example,
             buf,
-            input_names=list(lt.INPUT_NAMES),
-            output_names=[lt.OUTPUT_NAME],
-            dynamic_axes={
-                "ids": {0: "N"},
-                "offsets": {0: "B"},
-                "weights": {0: "N"},
-                lt.OUTPUT_NAME: {0: "B"},
-            },
+            input_names=names,
+            output_names=[lt.onnx_output(t) for t in lt.TOWERS],
+            dynamic_axes=axes,
             opset_version=opset,
-            do_constant_folding=True,
+            # Folding would store the 2**18 remap table; onnxruntime folds it at load.
+            do_constant_folding=False,
             dynamo=False,
         )
     proto = onnx.load_from_string(buf.getvalue())
-    if header:
-        onnx.helper.set_model_props(proto, header)
-    onnx.save(proto, os.fspath(path))
+    _zeros_as_constant_of_shape(proto)
+    onnx.helper.set_model_props(proto, lt.header_fields(version))
+    return proto.SerializeToString()
 
 
-def tower_tensors(tower: Tower) -> dict[str, np.ndarray]:
-    state = {
-        k: v.detach().cpu().contiguous().numpy().astype(np.float32, copy=False)
-        for k, v in tower.state_dict().items()
-    }
-    if set(state) != set(lt.TENSOR_SHAPES):
-        raise ValueError(f"tower tensors {sorted(state)} differ from {sorted(lt.TENSOR_SHAPES)}")
-    for name, shape in lt.TENSOR_SHAPES.items():
-        if state[name].shape != shape:
-            raise ValueError(f"tensor {name} has shape {state[name].shape}, expected {shape}")
-    return state
+def _zeros_as_constant_of_shape(proto: Any) -> None:
+    """Replace large all-zero Constant tensors (the remap's 2**18 zeros) by
+    ConstantOfShape, so the file does not carry megabytes of zeros."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    for i, node in enumerate(proto.graph.node):
+        if (
+            node.op_type != "Constant"
+            or len(node.attribute) != 1
+            or node.attribute[0].name != "value"
+        ):
+            continue
+        value = numpy_helper.to_array(node.attribute[0].t)
+        if value.size <= 4096 or value.ndim == 0 or np.any(value):
+            continue
+        shape_name = f"{node.output[0]}__shape"
+        shape = helper.make_node(
+            "Constant",
+            [],
+            [shape_name],
+            value=numpy_helper.from_array(np.asarray(value.shape, dtype=np.int64)),
+        )
+        zeros = helper.make_node(
+            "ConstantOfShape",
+            [shape_name],
+            list(node.output),
+            value=numpy_helper.from_array(np.zeros(1, dtype=value.dtype)),
+        )
+        proto.graph.node.remove(node)
+        proto.graph.node.insert(i, zeros)
+        proto.graph.node.insert(i, shape)
+    onnx.checker.check_model(proto)
 
 
-def export_tower_safetensors(tower: Tower, path: str | os.PathLike, header: dict[str, str]) -> None:
-    from safetensors.numpy import save_file
+def safetensors_bytes(model: TwoTower, version: str) -> bytes:
+    wrapper = TwoTowerExport(model)
+    tensors: dict[str, np.ndarray] = {}
+    for tower in lt.TOWERS:
+        for name, t in getattr(wrapper, tower).tensors(tower).items():
+            tensors[name] = np.ascontiguousarray(t.detach().cpu().numpy())
+    return deterministic_safetensors(tensors, lt.header_fields(version))
 
-    save_file(tower_tensors(tower), os.fspath(path), metadata=header)
+
+_ST_DTYPES = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}
+
+
+def deterministic_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
+    """The safetensors format written with sorted keys: the library's writer orders the
+    header through a hash map, so equal tensors could give different bytes (and sha256)."""
+    header: dict[str, Any] = {"__metadata__": dict(sorted(metadata.items()))}
+    chunks: list[bytes] = []
+    offset = 0
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        data = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+        header[name] = {
+            "dtype": _ST_DTYPES[a.dtype],
+            "shape": list(a.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode()
+    text += b" " * (-len(text) % 8)  # the format pads the header to 8 bytes
+    return len(text).to_bytes(8, "little") + text + b"".join(chunks)
 
 
 def random_batch(
     tower: Tower, rng: np.random.Generator, batch: int = 64, max_len: int = 40
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A verification batch: random bag lengths (empty bags included), ids half drawn from
-    the trained (non-zero) rows so the check exercises the learnt weights."""
+    the trained (non-zero) rows so the check exercises the learnt weights, half anywhere
+    (mostly unseen ids, which must hit the zero row)."""
     lengths = rng.integers(0, max_len + 1, batch)
     lengths[0] = 0
     n = int(lengths.sum())
@@ -135,129 +234,106 @@ def random_batch(
     return ids.astype(np.int64), offsets, weights.astype(np.float32)
 
 
-def export_model(
+def build_artifacts(
     model: TwoTower,
-    out_dir: str | os.PathLike,
     version: str,
     *,
-    basename: str | None = None,
     opset: int = DEFAULT_OPSET,
     training: dict[str, Any] | None = None,
     verify: bool = True,
     tolerance: float = DEFAULT_TOLERANCE,
     seed: int = 0,
-) -> dict[str, Any]:
-    """Write both towers (ONNX + safetensors) and ``<basename>.json``; return the metadata.
-
-    ``version`` is the model version recorded with every score (e.g. "20250101"); the default
-    basename is ``two_tower_<version>``. ``training`` (e.g. ``TrainResult.summary()``) is stored
-    under metadata["training"].
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    basename = basename or f"two_tower_{version}"
+) -> ModelArtifacts:
+    """Export ``model`` as model ``version`` into memory (and verify it)."""
     model = model.eval()
-    header = {
-        "version": str(version),
-        "format_version": str(lt.MODEL_FORMAT_VERSION),
-        "id_scheme": lt.ID_SCHEME,
-        "vocab_size": str(lt.VOCAB_SIZE),
-        "embedding_dim": str(lt.EMBEDDING_DIM),
-        "hidden_dim": str(lt.HIDDEN_DIM),
-        "dimension": str(lt.DIMENSION),
-        "tokenizer_version": lt.TOKENIZER_VERSION,
+    version = str(version)
+    onnx_data = onnx_bytes(model, version, opset)
+    st_data = safetensors_bytes(model, version)
+    base = basename_for(version)
+    files = {
+        kind: {"file": f"{base}.{kind}", "sha256": lt.sha256_hex(data), "bytes": len(data)}
+        for kind, data in (("onnx", onnx_data), ("safetensors", st_data))
     }
-    written: list[Path] = []
-    files: dict[str, dict[str, Any]] = {}
-    try:
-        for name in lt.TOWERS:
-            tower: Tower = getattr(model, name)
-            onnx_path = out / f"{basename}.{name}.onnx"
-            st_path = out / f"{basename}.{name}.safetensors"
-            written += [onnx_path, st_path]
-            export_tower_onnx(tower, onnx_path, opset, {**header, "tower": name})
-            export_tower_safetensors(tower, st_path, {**header, "tower": name})
-            files[name] = {
-                kind: {"file": p.name, "sha256": _sha256(p), "bytes": p.stat().st_size}
-                for kind, p in (("onnx", onnx_path), ("safetensors", st_path))
-            }
-        metadata: dict[str, Any] = {
-            "name": "two_tower",
-            "version": str(version),
-            "format_version": lt.MODEL_FORMAT_VERSION,
-            "dimension": lt.DIMENSION,
-            "embedding_dim": lt.EMBEDDING_DIM,
-            "hidden_dim": lt.HIDDEN_DIM,
-            "vocab_size": lt.VOCAB_SIZE,
-            "id_scheme": lt.ID_SCHEME,
-            "tokenizer_version": lt.TOKENIZER_VERSION,
-            "architecture": "EmbeddingBag(sum, per_sample_weights) -> Linear -> ReLU -> Linear "
-            "-> L2 normalise; separate talent/project towers",
-            "final_activation": "none",
-            "similarity": "cosine",
-            "logit_scale": float(model.scale().detach()),
-            "logit_bias": float(model.bias.detach()),
-            "onnx_opset": opset,
-            "input_names": list(lt.INPUT_NAMES),
-            "output_name": lt.OUTPUT_NAME,
-            "tensor_names": list(lt.TENSOR_SHAPES),
-            "torch_version": torch.__version__,
-            "onnx_version": _version("onnx"),
-            "onnxruntime_version": _version("onnxruntime"),
-            "safetensors_version": _version("safetensors"),
-            "candle_version": _version("candle-nn"),
-            "numpy_version": np.__version__,
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "files": files,
-        }
-        if training is not None:
-            metadata["training"] = training
-        if verify:
-            metadata["verification"] = verify_export(model, out, metadata, tolerance, seed)
-        meta_path = out / f"{basename}.json"
-        written.append(meta_path)
-        meta_path.write_text(json.dumps(metadata, ensure_ascii=False, indent=2, default=str))
-    except BaseException:
-        for p in written:
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-        raise
-    return metadata
+    metadata: dict[str, Any] = {
+        "name": "two_tower",
+        "version": version,
+        "format_version": lt.MODEL_FORMAT_VERSION,
+        "dimension": lt.DIMENSION,
+        "embedding_dim": lt.EMBEDDING_DIM,
+        "hidden_dim": lt.HIDDEN_DIM,
+        "vocab_size": lt.VOCAB_SIZE,
+        "id_scheme": lt.ID_SCHEME,
+        "tokenizer_version": lt.TOKENIZER_VERSION,
+        "towers": {
+            name: {"vocab_rows": int(getattr(TwoTowerExport(model), name).vocab_ids.numel())}
+            for name in lt.TOWERS
+        },
+        "architecture": "EmbeddingBag(sum, per_sample_weights; compact rows of the training "
+        "vocabulary, unseen ids -> zero row) -> Linear 128->256 -> ReLU -> Linear 256->256 "
+        "-> L2 normalise; separate talent/project towers",
+        "final_activation": "none",
+        "similarity": "cosine",
+        "logit_scale": float(model.scale().detach()),
+        "logit_bias": float(model.bias.detach()),
+        "onnx_opset": opset,
+        "onnx_inputs": {t: list(lt.onnx_inputs(t)) for t in lt.TOWERS},
+        "onnx_outputs": {t: lt.onnx_output(t) for t in lt.TOWERS},
+        "tensor_names": sorted(f"{t}.{n}" for t in lt.TOWERS for n in lt.TOWER_TENSORS),
+        "torch_version": torch.__version__,
+        "onnx_version": _version("onnx"),
+        "onnxruntime_version": _version("onnxruntime"),
+        "safetensors_version": _version("safetensors"),
+        "candle_version": _version("candle-nn"),
+        "numpy_version": np.__version__,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "files": files,
+    }
+    if training is not None:
+        metadata["training"] = training
+    artifacts = ModelArtifacts(version, onnx_data, st_data, metadata)
+    if verify:
+        metadata["verification"] = verify_artifacts(model, artifacts, tolerance, seed)
+    return artifacts
 
 
-def verify_export(
+def export_model(
+    model: TwoTower, out_dir: str | os.PathLike, version: str, **kwargs: Any
+) -> dict[str, Any]:
+    """build_artifacts + write: the three files in ``out_dir``; returns the metadata."""
+    artifacts = build_artifacts(model, version, **kwargs)
+    artifacts.write(out_dir)
+    return artifacts.metadata
+
+
+def verify_artifacts(
     model: TwoTower,
-    out_dir: str | os.PathLike,
-    metadata: dict[str, Any],
+    artifacts: ModelArtifacts,
     tolerance: float = DEFAULT_TOLERANCE,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Reload the written files with the serving code and compare with PyTorch."""
-    out = Path(out_dir)
+    """Load the exported bytes with the serving code and compare with PyTorch."""
     rng = np.random.Generator(np.random.PCG64(seed))
     report: dict[str, Any] = {"tolerance": tolerance}
+    served = {}
+    for backend in lt.BACKENDS:
+        try:
+            served[backend] = lt.load_model(
+                backend, artifacts.payload(backend), artifacts.metadata, max_batch=16
+            )
+        except lt.ModelFileError as exc:
+            raise ExportVerificationError(f"exported {backend} model fails to load: {exc}") from exc
+    batch = 0
     for name in lt.TOWERS:
         tower: Tower = getattr(model, name)
         ids, offsets, weights = random_batch(tower, rng)
+        batch = int(offsets.size)
         with torch.no_grad():
             tower.eval()
             ref = tower(
                 torch.from_numpy(ids), torch.from_numpy(offsets), torch.from_numpy(weights)
             ).numpy()
-        entry = metadata["files"][name]
-        onnx_bytes = (out / entry["onnx"]["file"]).read_bytes()
-        try:
-            onnx_out = lt.OnnxTower(onnx_bytes, metadata, tower=name).embed_encoded(
-                ids, offsets, weights
-            )
-            candle_out = lt.CandleTower(
-                out / entry["safetensors"]["file"], metadata, tower=name
-            ).embed_encoded(ids, offsets, weights)
-        except lt.ModelFileError as exc:
-            raise ExportVerificationError(
-                f"{name} tower: exported file fails to load: {exc}"
-            ) from exc
-        for backend, got in (("onnx", onnx_out), ("candle", candle_out)):
+        for backend, served_model in served.items():
+            got = served_model.embed_encoded(name, ids, offsets, weights)
             diff = float(np.abs(got - ref).max())
             report[f"{name}_{backend}_max_abs_diff"] = diff
             if not diff <= tolerance:
@@ -265,5 +341,5 @@ def verify_export(
                     f"{name} tower: {backend} output differs from PyTorch by {diff:.3g} "
                     f"(tolerance {tolerance:g}); export rejected"
                 )
-    report["batch"] = int(offsets.size)
+    report["batch"] = batch
     return report

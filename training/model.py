@@ -84,6 +84,25 @@ class Tower(nn.Module):
                 layer.weight.uniform_(-bound, bound, generator=generator)
                 layer.bias.uniform_(-bound, bound, generator=generator)
 
+    @torch.no_grad()
+    def identity_mlp(self) -> None:
+        """MLP weights that pass the bag through unchanged: h = relu([x; -x]),
+        y = h[:E] - h[E:] = x (zero-padded to the output size), biases zero. Needs
+        hidden >= 2 * embedding and output >= embedding (256, 128, 256 here)."""
+        first, last = self.mlp[0], self.mlp[2]
+        e = first.in_features
+        if first.out_features < 2 * e or last.out_features < e:
+            raise ValueError("identity MLP needs hidden >= 2 x embedding and output >= embedding")
+        eye = torch.eye(e)
+        first.weight.zero_()
+        first.weight[:e] = eye
+        first.weight[e : 2 * e] = -eye
+        first.bias.zero_()
+        last.weight.zero_()
+        last.weight[:e, :e] = eye
+        last.weight[:e, e : 2 * e] = -eye
+        last.bias.zero_()
+
 
 class TwoTower(nn.Module):
     """Talent tower + project tower + the logit calibration used by the loss."""
@@ -122,6 +141,19 @@ class TwoTower(nn.Module):
         """Row-wise cosine of unit vectors."""
         return (talent_emb * project_emb).sum(-1)
 
+    @torch.no_grad()
+    def mirror_talent_to_project(self, talent_ids: np.ndarray, project_ids: np.ndarray) -> None:
+        """Project tower := talent tower (TrainConfig.mirror_init): the same embedding row
+        for the same token, each table keeping only its own side's training vocabulary
+        (other rows zero, as init_weights does), and identity MLPs, so the initial
+        cosine is the cosine of the two weighted bag sums."""
+        self.project.bag.weight.copy_(self.talent.bag.weight)
+        for tower, keep in ((self.talent, talent_ids), (self.project, project_ids)):
+            mask = torch.ones(tower.bag.weight.shape[0], dtype=torch.bool)
+            mask[torch.as_tensor(np.asarray(keep, dtype=np.int64))] = False
+            tower.bag.weight[mask] = 0.0
+            tower.identity_mlp()
+
     def sparse_parameters(self) -> list[nn.Parameter]:
         return [self.talent.bag.weight, self.project.bag.weight]
 
@@ -130,13 +162,26 @@ class TwoTower(nn.Module):
         return [p for p in self.parameters() if id(p) not in sparse]
 
 
-class TowerExport(nn.Module):
-    """Export wrapper: (ids int64 [N], offsets int64 [B], weights float32 [N]) -> [B, 256]."""
+class CompactTower(nn.Module):
+    """Serving form of a trained Tower (model format 2, see ses_udf.learned_tower).
+
+    Keeps only the embedding rows that are non-zero (the ids seen in training: every
+    other row of the dense table is exactly zero), prefixed by one zero row that every
+    other id maps to, so it computes the same function as the dense tower.
+    forward(ids int64 [N], offsets int64 [B], weights float32 [N]) -> [B, 256].
+
+    The bag sum runs on a padded [B, L] layout (gather + multiply + sum): torch's ONNX
+    export of EmbeddingBag is a Loop over bags, ~3x slower in onnxruntime.
+    """
 
     def __init__(self, tower: Tower) -> None:
         super().__init__()
-        self.bag = nn.EmbeddingBag.from_pretrained(
-            tower.bag.weight.detach().clone(), freeze=True, mode="sum", sparse=False
+        weight = tower.bag.weight.detach()
+        vocab = torch.nonzero(weight.abs().sum(1) > 0).flatten().to(torch.int64)
+        self.vocab_size = weight.shape[0]
+        self.register_buffer("vocab_ids", vocab.clone())
+        self.register_buffer(
+            "table", torch.cat([weight.new_zeros((1, weight.shape[1])), weight[vocab]]).clone()
         )
         self.mlp = nn.Sequential(
             nn.Linear(tower.mlp[0].in_features, tower.mlp[0].out_features),
@@ -146,8 +191,60 @@ class TowerExport(nn.Module):
         self.mlp.load_state_dict(tower.mlp.state_dict())
         self.eval()
 
+    def remap(self) -> torch.Tensor:
+        """Scheme id -> table row (0 = unseen). Built in the graph from vocab_ids so the
+        file stores K ids, not a 2**18 table; onnxruntime folds it once at load."""
+        k = self.vocab_ids.shape[0]
+        rows = torch.arange(1, k + 1, dtype=torch.int64)
+        return torch.zeros(self.vocab_size, dtype=torch.int64).scatter(0, self.vocab_ids, rows)
+
     def forward(
         self, ids: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor
     ) -> torch.Tensor:
-        bag = self.bag(ids, offsets, per_sample_weights=weights)
+        n = ids.shape[0]
+        ends = torch.cat([offsets[1:], torch.full((1,), n, dtype=torch.int64)])
+        lengths = ends - offsets
+        col = torch.arange(lengths.max())
+        valid = col.unsqueeze(0) < lengths.unsqueeze(1)
+        pos = torch.where(valid, offsets.unsqueeze(1) + col.unsqueeze(0), torch.zeros_like(col))
+        rows = self.remap()[ids]
+        padded_rows = torch.where(valid, rows[pos], torch.zeros_like(pos))
+        padded_weights = torch.where(valid, weights[pos], torch.zeros((), dtype=weights.dtype))
+        bag = (self.table[padded_rows] * padded_weights.unsqueeze(2)).sum(1)
         return F.normalize(self.mlp(bag), p=2.0, dim=-1, eps=L2_EPS)
+
+    def tensors(self, prefix: str) -> dict[str, torch.Tensor]:
+        """The safetensors tensors of this tower (names of ses_udf.learned_tower)."""
+        return {
+            f"{prefix}.bag.ids": self.vocab_ids,
+            f"{prefix}.bag.weight": self.table,
+            f"{prefix}.mlp.0.weight": self.mlp[0].weight.detach(),
+            f"{prefix}.mlp.0.bias": self.mlp[0].bias.detach(),
+            f"{prefix}.mlp.2.weight": self.mlp[2].weight.detach(),
+            f"{prefix}.mlp.2.bias": self.mlp[2].bias.detach(),
+        }
+
+
+class TwoTowerExport(nn.Module):
+    """Both compact towers in one graph: (talent_ids, talent_offsets, talent_weights,
+    project_ids, project_offsets, project_weights) -> (talent_embedding, project_embedding)."""
+
+    def __init__(self, model: TwoTower) -> None:
+        super().__init__()
+        self.talent = CompactTower(model.talent)
+        self.project = CompactTower(model.project)
+        self.eval()
+
+    def forward(
+        self,
+        talent_ids: torch.Tensor,
+        talent_offsets: torch.Tensor,
+        talent_weights: torch.Tensor,
+        project_ids: torch.Tensor,
+        project_offsets: torch.Tensor,
+        project_weights: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return (
+            self.talent(talent_ids, talent_offsets, talent_weights),
+            self.project(project_ids, project_offsets, project_weights),
+        )

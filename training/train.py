@@ -67,6 +67,18 @@ class TrainConfig:
     margin: float = 0.2
     temperature: float = 0.1
     positive_threshold: float = POSITIVE_THRESHOLD
+    # Regularisers (labels are noisy and few; the bags of fine-grained tokens such as the
+    # station let a tower memorise single talents): decoupled weight decay of the MLPs
+    # (AdamW), an L2 penalty on the embedding rows a batch uses, and token dropout (each
+    # token's weight zeroed with this probability while training, the rest scaled up).
+    weight_decay: float = 0.0
+    embedding_l2: float = 0.0
+    # Mirror initialisation: both towers start with the same row for the same token and
+    # the same MLP (biases zero), so before any step the model's cosine is a random-
+    # feature version of the bag-of-tokens cosine (the hash baseline's signal); training
+    # then moves the towers apart. Without it the towers start from unrelated noise.
+    mirror_init: bool = False
+    token_dropout: float = 0.0
     num_threads: int = 2
     deterministic: bool = True
     eval_batch_size: int = 8192
@@ -81,6 +93,10 @@ class TrainConfig:
             raise ValueError("contrastive must be None, 'margin' or 'softmax'")
         if self.bce_weight <= 0 and not self.contrastive:
             raise ValueError("nothing to train: bce_weight is 0 and contrastive is off")
+        if not 0.0 <= self.token_dropout < 1.0:
+            raise ValueError(f"token_dropout must lie in [0, 1), got {self.token_dropout}")
+        if self.weight_decay < 0 or self.embedding_l2 < 0:
+            raise ValueError("weight_decay and embedding_l2 must be >= 0")
 
 
 @dataclass
@@ -282,10 +298,24 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
     gen = torch.Generator().manual_seed(config.seed)
     rng = np.random.Generator(np.random.PCG64(config.seed))
     model = TwoTower(init_scale=config.init_scale, learn_scale=config.learn_scale)
-    model.talent.init_weights(gen, config.embedding_std, t_table.used_ids(tr.t_rows))
-    model.project.init_weights(gen, config.embedding_std, p_table.used_ids(tr.p_rows))
+    t_used = t_table.used_ids(tr.t_rows)
+    p_used = p_table.used_ids(tr.p_rows)
+    if config.mirror_init:
+        model.talent.init_weights(gen, config.embedding_std, np.union1d(t_used, p_used))
+        model.mirror_talent_to_project(t_used, p_used)
+    else:
+        model.talent.init_weights(gen, config.embedding_std, t_used)
+        model.project.init_weights(gen, config.embedding_std, p_used)
+    # Only these embedding rows ever change (SparseAdam touches the rows of training
+    # bags); snapshots of the best epoch copy them instead of two 128 MiB tables.
+    trained_rows = {
+        "talent.bag.weight": torch.as_tensor(t_used, dtype=torch.int64),
+        "project.bag.weight": torch.as_tensor(p_used, dtype=torch.int64),
+    }
     sparse_opt = torch.optim.SparseAdam(model.sparse_parameters(), lr=config.sparse_lr)
-    dense_opt = torch.optim.Adam(model.dense_parameters(), lr=config.lr)
+    dense_opt = torch.optim.AdamW(
+        model.dense_parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
 
     positive = tr.labels >= config.positive_threshold
     n_proj = np.int64(len(p_table.keys))
@@ -309,7 +339,7 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
         steps = 0
         for start in range(0, n, config.batch_size):
             idx = order[start : start + config.batch_size]
-            loss = _step_loss(model, tr, idx, t_table, p_table, known_codes, n_proj, config)
+            loss = _step_loss(model, tr, idx, t_table, p_table, known_codes, n_proj, config, rng)
             sparse_opt.zero_grad(set_to_none=True)
             dense_opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -332,14 +362,14 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
         value = _monitor_value(metrics, config)
         if best_state is None or value > best_value + config.min_delta:
             best_value, best_epoch, best_metrics, stale = value, epoch, metrics, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_state = _snapshot(model, trained_rows)
         else:
             stale += 1
             if stale >= config.patience:
                 break
 
     assert best_state is not None
-    model.load_state_dict(best_state)
+    _restore(model, best_state, trained_rows)
     model.eval()
     return TrainResult(
         model=model,
@@ -361,6 +391,21 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
     )
 
 
+def _snapshot(model: TwoTower, rows: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    state = model.state_dict()
+    return {k: (v[rows[k]] if k in rows else v).detach().clone() for k, v in state.items()}
+
+
+@torch.no_grad()
+def _restore(model: TwoTower, snap: dict[str, torch.Tensor], rows: dict[str, torch.Tensor]) -> None:
+    state = model.state_dict()
+    for k, v in snap.items():
+        if k in rows:
+            state[k][rows[k]] = v
+        else:
+            state[k].copy_(v)
+
+
 def _monitor_value(metrics: dict[str, float], config: TrainConfig) -> float:
     if config.early_stopping_metric == "auc" and not math.isnan(metrics["auc"]):
         return metrics["auc"]
@@ -377,6 +422,14 @@ def _is_known(codes: np.ndarray, known_codes: np.ndarray) -> np.ndarray:
     return known_codes[np.minimum(pos, known_codes.size - 1)] == codes
 
 
+def _drop_tokens(
+    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], p: float, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ids, offsets, weights = batch
+    keep = torch.from_numpy(rng.random(weights.shape[0]) >= p)
+    return ids, offsets, weights * keep / (1.0 - p)
+
+
 def _step_loss(
     model: TwoTower,
     tr: _PairArrays,
@@ -386,12 +439,17 @@ def _step_loss(
     known_codes: np.ndarray,
     n_proj: np.int64,
     config: TrainConfig,
+    rng: np.random.Generator,
 ) -> torch.Tensor:
     bt, bp = tr.t_rows[idx], tr.p_rows[idx]
     ut, inv_t = np.unique(bt, return_inverse=True)
     up, inv_p = np.unique(bp, return_inverse=True)
-    te = model.talent(*_tensors(t_table, ut))
-    pe = model.project(*_tensors(p_table, up))
+    t_in = _tensors(t_table, ut)
+    p_in = _tensors(p_table, up)
+    if config.token_dropout > 0:
+        t_in, p_in = (_drop_tokens(x, config.token_dropout, rng) for x in (t_in, p_in))
+    te = model.talent(*t_in)
+    pe = model.project(*p_in)
     inv_t_t = torch.from_numpy(inv_t)
     inv_p_t = torch.from_numpy(inv_p)
     y = torch.from_numpy(tr.labels[idx])
@@ -401,6 +459,10 @@ def _step_loss(
         cos = TwoTower.cosine(te[inv_t_t], pe[inv_p_t])
         bce = F.binary_cross_entropy_with_logits(model.logits(cos), y, reduction="none")
         total = total + config.bce_weight * (bce * w).sum() / w.sum().clamp(min=1e-12)
+    if config.embedding_l2 > 0:
+        for tower, (ids, _, _) in ((model.talent, t_in), (model.project, p_in)):
+            rows = F.embedding(torch.unique(ids), tower.bag.weight, sparse=True)
+            total = total + config.embedding_l2 * rows.pow(2).sum(1).mean()
     if config.contrastive:
         pos = tr.labels[idx] >= config.positive_threshold
         if pos.any() and (ut.size > 1 or up.size > 1):

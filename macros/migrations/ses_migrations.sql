@@ -8,6 +8,7 @@
         {'id': 'V001__operational_tables', 'kind': 'versioned', 'sql': migration_v001_operational_tables()},
         {'id': 'V002__skill_index', 'kind': 'versioned', 'sql': migration_v002_skill_index()},
         {'id': 'V003__embedding_epochs', 'kind': 'versioned', 'sql': migration_v003_embedding_epochs()},
+        {'id': 'V004__model_registry', 'kind': 'versioned', 'sql': migration_v004_model_registry()},
         {'id': 'R__ulid', 'kind': 'repeatable', 'sql': migration_r_ulid()},
         {'id': 'R__outcome_rule', 'kind': 'repeatable', 'sql': migration_r_outcome_rule()},
         {'id': 'R__write_api', 'kind': 'repeatable', 'sql': migration_r_write_api()},
@@ -15,6 +16,7 @@
         {'id': 'R__embedding_epochs', 'kind': 'repeatable', 'sql': migration_r_embedding_epochs()},
         {'id': 'R__two_tower_config', 'kind': 'repeatable', 'sql': migration_r_two_tower_config()},
         {'id': 'R__match_run', 'kind': 'repeatable', 'sql': migration_r_match_run()},
+        {'id': 'R__model_registry', 'kind': 'repeatable', 'sql': migration_r_model_registry()},
     ]) }}
 {% endmacro %}
 

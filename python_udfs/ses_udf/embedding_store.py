@@ -85,6 +85,10 @@ def load(db, side: str, embedder: str, version: str, dimension: int) -> Embeddin
     matrix = np.frombuffer(rows["vectors"], dtype="<f4").reshape(len(ids), dimension)
     updated = np.asarray(rows["updated"], dtype=np.float64)
     entry = EmbeddingMatrix(epoch, ids, matrix, updated, matrix.any(axis=1))
+    # A hot-reloaded model version replaces the old one: drop the older generations of
+    # this (side, embedder) so a long-lived backend keeps one matrix, not one per deploy.
+    for stale in [k for k in _CACHE if k[:2] == key[:2] and k != key]:
+        del _CACHE[stale]
     _CACHE[key] = entry
     return entry
 

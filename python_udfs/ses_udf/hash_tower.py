@@ -194,6 +194,40 @@ def embed_tokens(
     return _normalise_in_place(v)
 
 
+def group_tokens(
+    entity_ids: Sequence[int],
+    token_entity_ids: Sequence[int],
+    tokens: Sequence[str],
+    weights: Sequence[float],
+) -> tuple[np.ndarray, np.ndarray, Sequence[str], np.ndarray]:
+    """Validate flattened token lists: (entity ids int64, row of each token's entity,
+    tokens, weights float32). Errors name the bad value (also used by the learned
+    embedders, so every embedder accepts and rejects the same input)."""
+    ids = _int64_ids(entity_ids, "entity_ids")
+    tokens = _check_tokens(tokens)
+    owners = _int64_ids(token_entity_ids, "token_entity_ids")
+    if len(owners) != len(tokens):
+        raise ValueError(
+            f"token_entity_ids and tokens differ in length: {len(owners)} ids, {len(tokens)} tokens"
+        )
+    w32 = _weights_f32(weights, tokens)
+    n = len(ids)
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
+    if dup.size:
+        raise ValueError(f"entity id {int(sorted_ids[dup[0]])} appears twice in entity_ids")
+    pos = np.searchsorted(sorted_ids, owners)
+    known = pos < n
+    known[known] = sorted_ids[pos[known]] == owners[known]
+    if not known.all():
+        i = int(np.flatnonzero(~known)[0])
+        raise ValueError(
+            f"token {tokens[i]!r} belongs to entity id {int(owners[i])}, which is not in entity_ids"
+        )
+    return ids, order[pos], tokens, w32
+
+
 def embed_batch(
     entity_ids: Sequence[int],
     token_entity_ids: Sequence[int],
@@ -209,30 +243,8 @@ def embed_batch(
     id with no tokens gets a zero row.
     """
     d = _check_dimension(dimension)
-    ids = _int64_ids(entity_ids, "entity_ids")
-    tokens = _check_tokens(tokens)
-    owners = _int64_ids(token_entity_ids, "token_entity_ids")
-    if len(owners) != len(tokens):
-        raise ValueError(
-            f"token_entity_ids and tokens differ in length: {len(owners)} ids, {len(tokens)} tokens"
-        )
-    w32 = _weights_f32(weights, tokens)
+    ids, rows, tokens, w32 = group_tokens(entity_ids, token_entity_ids, tokens, weights)
     n = len(ids)
-
-    order = np.argsort(ids, kind="stable")
-    sorted_ids = ids[order]
-    dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
-    if dup.size:
-        raise ValueError(f"entity id {int(sorted_ids[dup[0]])} appears twice in entity_ids")
-    pos = np.searchsorted(sorted_ids, owners)
-    known = pos < n
-    known[known] = sorted_ids[pos[known]] == owners[known]
-    if not known.all():
-        i = int(np.flatnonzero(~known)[0])
-        raise ValueError(
-            f"token {tokens[i]!r} belongs to entity id {int(owners[i])}, which is not in entity_ids"
-        )
-    rows = order[pos]
 
     matrix = np.zeros((n, d), dtype=np.float32)
     if len(tokens) == 0:
@@ -275,6 +287,20 @@ def vector_to_bytes(v: object) -> bytes:
     if arr.dtype.kind != "f":
         raise ValueError(f"embedding must hold floats, got dtype {arr.dtype}")
     return arr.astype(_F32_LE, copy=False).tobytes()
+
+
+def embedding_rows(ids: np.ndarray, matrix: np.ndarray) -> list[tuple[int, bytes]]:
+    """(entity id, bytea) rows of a batch: one float32 little-endian buffer sliced per
+    row (what vector_to_bytes gives per row, without per-row array checks)."""
+    m = np.ascontiguousarray(matrix, dtype=_F32_LE)
+    if m.ndim != 2 or m.shape[0] != len(ids):
+        raise ValueError(f"embedding matrix of shape {m.shape} for {len(ids)} ids")
+    step = m.shape[1] * 4
+    blob = m.tobytes()
+    return [
+        (i, blob[k * step : (k + 1) * step])
+        for k, i in enumerate(np.asarray(ids, dtype=np.int64).tolist())
+    ]
 
 
 def bytes_to_vector(b: bytes | bytearray | memoryview, dimension: int | None = None) -> np.ndarray:

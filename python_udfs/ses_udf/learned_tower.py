@@ -17,18 +17,33 @@ A batch of bags is encoded EmbeddingBag-style into three flat arrays:
     weights  float32 [N]  per-token weights (EmbeddingBag ``per_sample_weights``)
 An empty bag is allowed (its embedding bag is the zero vector).
 
+Model format 2 (compact)
+    Training learns a dense 2**18 x 128 table per tower, but only the rows of ids seen
+    in training are ever non-zero. A deployed tower keeps just those: ``vocab_ids``
+    (sorted int64 [K], ids of the scheme above) and ``table`` (float32 [K + 1, 128]);
+    id ``vocab_ids[k]`` uses row ``k + 1`` and every other id row 0, which is zero,
+    exactly what the dense table holds there. So the compact tower computes the same
+    function as the dense one, in ~1-3 MB instead of 128 MiB.
+
+    One model = one ONNX file and one safetensors file, both holding both towers:
+    * ONNX inputs ``<tower>_ids`` / ``<tower>_offsets`` / ``<tower>_weights`` and
+      outputs ``<tower>_embedding`` [B, 256] for tower in (talent, project); the id
+      remap is inside the graph (built from vocab_ids), so the inputs are scheme ids.
+    * safetensors tensors ``<tower>.bag.ids`` (int64 [K]), ``<tower>.bag.weight``
+      ([K + 1, 128], row 0 zero), ``<tower>.mlp.0.weight`` / ``.mlp.0.bias`` /
+      ``.mlp.2.weight`` / ``.mlp.2.bias``; run by Candle.
+
 Tower forward pass (both towers, separate weights)::
 
-    bag = sum_i weights[i] * E[ids[i]]          # EmbeddingBag(2**18, 128, mode="sum")
-    h   = relu(bag @ W1.T + b1)                 # 128 -> 256
-    y   = h @ W2.T + b2                         # 256 -> 256, no final activation
-    out = y / max(||y||_2, 1e-12)               # L2 normalised, dimension 256
+    bag = sum_i weights[i] * table[remap[ids[i]]]   # EmbeddingBag(sum)
+    h   = relu(bag @ W1.T + b1)                     # 128 -> 256
+    y   = h @ W2.T + b2                             # 256 -> 256, no final activation
+    out = y / max(||y||_2, 1e-12)                   # L2 normalised, dimension 256
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -49,24 +64,37 @@ EMBEDDING_DIM = 128
 HIDDEN_DIM = 256
 DIMENSION = 256
 TOKENIZER_VERSION = "v2"
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2
 L2_EPS = 1e-12
 
-INPUT_NAMES = ("ids", "offsets", "weights")
-OUTPUT_NAME = "embedding"
 TOWERS = ("talent", "project")
+BACKENDS = ("onnx", "candle")
+# The file kind each backend serves from (keys of metadata["files"]).
+BACKEND_FILE = {"onnx": "onnx", "candle": "safetensors"}
 
-# Tensor names inside a tower's safetensors file (same names as the PyTorch tower).
-TENSOR_SHAPES: dict[str, tuple[int, ...]] = {
-    "bag.weight": (VOCAB_SIZE, EMBEDDING_DIM),
-    "mlp.0.weight": (HIDDEN_DIM, EMBEDDING_DIM),
-    "mlp.0.bias": (HIDDEN_DIM,),
-    "mlp.2.weight": (DIMENSION, HIDDEN_DIM),
-    "mlp.2.bias": (DIMENSION,),
+
+def onnx_inputs(tower: str) -> tuple[str, str, str]:
+    return (f"{tower}_ids", f"{tower}_offsets", f"{tower}_weights")
+
+
+def onnx_output(tower: str) -> str:
+    return f"{tower}_embedding"
+
+
+# Per-tower tensors of the safetensors file: name suffix -> (dtype, shape); None is K
+# (ids) or K + 1 (table rows).
+TOWER_TENSORS: dict[str, tuple[str, tuple[int | None, ...]]] = {
+    "bag.ids": ("int64", (None,)),
+    "bag.weight": ("float32", (None, EMBEDDING_DIM)),
+    "mlp.0.weight": ("float32", (HIDDEN_DIM, EMBEDDING_DIM)),
+    "mlp.0.bias": ("float32", (HIDDEN_DIM,)),
+    "mlp.2.weight": ("float32", (DIMENSION, HIDDEN_DIM)),
+    "mlp.2.bias": ("float32", (DIMENSION,)),
 }
 
 # Metadata keys a model must agree on with this serving code.
 _EXPECTED_METADATA: dict[str, Any] = {
+    "format_version": MODEL_FORMAT_VERSION,
     "dimension": DIMENSION,
     "embedding_dim": EMBEDDING_DIM,
     "hidden_dim": HIDDEN_DIM,
@@ -85,10 +113,37 @@ class ModelFileError(ValueError):
 # --------------------------------------------------------------------------- encoding
 
 
-@functools.lru_cache(maxsize=1 << 17)
+class _TokenIds(dict):
+    """token -> id under ID_SCHEME; restarted beyond a bound so a long-lived database
+    backend cannot grow without limit."""
+
+    MAX = 1 << 20
+
+    def __missing__(self, token: object) -> int:
+        if not isinstance(token, str):
+            raise ValueError(f"token must be a string, got {token!r}")
+        if len(self) >= self.MAX:
+            self.clear()
+        value = self[token] = token_hash(token) % VOCAB_SIZE
+        return value
+
+
+_TOKEN_IDS = _TokenIds()
+
+
 def token_id(token: str) -> int:
     """Id of one token under ``ID_SCHEME``."""
-    return token_hash(token) % VOCAB_SIZE
+    return _TOKEN_IDS[token]
+
+
+def token_ids(tokens: Sequence[str]) -> np.ndarray:
+    """Ids of many tokens (int64), through the per-process cache."""
+    try:
+        return np.fromiter(map(_TOKEN_IDS.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    except TypeError:
+        # An unhashable token (a list, say) fails the dict lookup before __missing__.
+        bad = next(t for t in tokens if not isinstance(t, str))
+        raise ValueError(f"token must be a string, got {bad!r}") from None
 
 
 def encode(bags: Iterable[Bag]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -97,7 +152,7 @@ def encode(bags: Iterable[Bag]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ``bags`` yields ``(tokens, weights)`` pairs of equal length. Returns int64 ids [N],
     int64 offsets [B] and float32 weights [N].
     """
-    ids: list[int] = []
+    flat_tokens: list[str] = []
     weights: list[float] = []
     offsets: list[int] = []
     for i, bag in enumerate(bags):
@@ -109,17 +164,13 @@ def encode(bags: Iterable[Bag]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             raise ValueError(f"bag {i}: tokens must be a sequence of strings, not a string")
         if len(tokens) != len(token_weights):
             raise ValueError(f"bag {i}: {len(tokens)} tokens but {len(token_weights)} weights")
-        offsets.append(len(ids))
-        ids.extend(token_id(t) for t in tokens)
+        offsets.append(len(flat_tokens))
+        flat_tokens.extend(tokens)
         weights.extend(token_weights)
     w = np.asarray(weights, dtype=np.float32)
     if w.size and not np.isfinite(w).all():
         raise ValueError("token weights must be finite")
-    return (
-        np.asarray(ids, dtype=np.int64),
-        np.asarray(offsets, dtype=np.int64),
-        w,
-    )
+    return token_ids(flat_tokens), np.asarray(offsets, dtype=np.int64), w
 
 
 def check_encoded(ids: np.ndarray, offsets: np.ndarray, weights: np.ndarray) -> None:
@@ -130,11 +181,30 @@ def check_encoded(ids: np.ndarray, offsets: np.ndarray, weights: np.ndarray) -> 
         raise ValueError(f"{ids.size} ids but {weights.size} weights")
     if offsets.size:
         if offsets[0] != 0:
-            raise ValueError("offsets[0] must be 0")
+            raise ValueError(f"offsets[0] must be 0, got {int(offsets[0])}")
         if np.any(np.diff(offsets) < 0) or offsets[-1] > ids.size:
             raise ValueError("offsets must be non-decreasing and within the ids")
+    elif ids.size:
+        raise ValueError(f"{ids.size} ids but no bag (offsets is empty)")
     if ids.size and (ids.min() < 0 or ids.max() >= VOCAB_SIZE):
-        raise ValueError(f"token ids must lie in [0, {VOCAB_SIZE})")
+        bad = int(ids[(ids < 0) | (ids >= VOCAB_SIZE)][0])
+        raise ValueError(f"token id {bad} is outside [0, {VOCAB_SIZE}) ({ID_SCHEME})")
+
+
+def _bag_lengths(ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    return np.append(offsets[1:], ids.size) - offsets
+
+
+def _gather_bags(
+    ids: np.ndarray, offsets: np.ndarray, weights: np.ndarray, lengths: np.ndarray, sel: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The encoded sub-batch of bags ``sel`` (in that order)."""
+    ln = lengths[sel]
+    sub_offsets = np.zeros(sel.size, dtype=np.int64)
+    if sel.size > 1:
+        np.cumsum(ln[:-1], out=sub_offsets[1:])
+    src = np.repeat(offsets[sel] - sub_offsets, ln) + np.arange(int(ln.sum()), dtype=np.int64)
+    return ids[src], sub_offsets, weights[src]
 
 
 # --------------------------------------------------------------------------- metadata
@@ -158,11 +228,17 @@ def validate_metadata(metadata: Mapping[str, Any]) -> None:
             )
 
 
-def _expected_sha(metadata: Mapping[str, Any] | None, tower: str | None, kind: str) -> str | None:
-    if metadata is None or tower is None:
+def header_fields(version: str) -> dict[str, str]:
+    """The key/values written into both model files (ONNX metadata_props, safetensors
+    header), so a file alone says what it is."""
+    return {"version": str(version), **{k: str(v) for k, v in _EXPECTED_METADATA.items()}}
+
+
+def _expected_sha(metadata: Mapping[str, Any] | None, kind: str) -> str | None:
+    if metadata is None:
         return None
     try:
-        return metadata["files"][tower][kind]["sha256"]
+        return metadata["files"][kind]["sha256"]
     except (KeyError, TypeError):
         return None
 
@@ -184,6 +260,21 @@ def _check_sha(data: bytes, expected: str | None, what: str) -> None:
         )
 
 
+def _check_header(header: Mapping[str, str], metadata: Mapping[str, Any] | None, what: str) -> None:
+    """The metadata embedded in a model file must agree with the serving constants and
+    with the model version of ``metadata``."""
+    for key, expected in _EXPECTED_METADATA.items():
+        if key in header and header[key] != str(expected):
+            raise ModelFileError(
+                f"{what} file metadata mismatch: {key} is {header[key]!r}, expected {expected!r}"
+            )
+    version = None if metadata is None else metadata.get("version")
+    if version is not None and "version" in header and header["version"] != str(version):
+        raise ModelFileError(
+            f"{what} file is model version {header['version']!r}, metadata says {version!r}"
+        )
+
+
 def _check_output(out: np.ndarray, batch: int, what: str) -> np.ndarray:
     if out.shape != (batch, DIMENSION):
         raise ModelFileError(f"{what} returned shape {out.shape}, expected ({batch}, {DIMENSION})")
@@ -202,15 +293,90 @@ _PROBE_BAGS: list[Bag] = [
 ]
 
 
+class _Model:
+    """Both towers of one model behind one backend; ``towers[name]`` is a per-tower view."""
+
+    name = "?"
+
+    def __init__(self, metadata: Mapping[str, Any] | None, max_batch: int) -> None:
+        if metadata is not None:
+            validate_metadata(metadata)
+        self.metadata = dict(metadata) if metadata is not None else None
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        self.max_batch = max_batch
+        self.towers = {name: TowerView(self, name) for name in TOWERS}
+
+    @property
+    def version(self) -> str | None:
+        return None if self.metadata is None else self.metadata.get("version")
+
+    def _probe(self) -> None:
+        for name in TOWERS:  # fails loudly on a model that does not compute
+            self.embed_batch(name, _PROBE_BAGS)
+
+    def embed_encoded(
+        self, tower: str, ids: np.ndarray, offsets: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
+        """Embeddings float32 [B, 256] of an encoded batch; bags are run in chunks of
+        ``max_batch`` sorted by length, so padding stays small."""
+        if tower not in TOWERS:
+            raise ValueError(f"tower must be one of {TOWERS}, got {tower!r}")
+        check_encoded(ids, offsets, weights)
+        b = offsets.size
+        out = np.empty((b, DIMENSION), dtype=np.float32)
+        if b == 0:
+            return out
+        lengths = _bag_lengths(ids, offsets)
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, b, self.max_batch):
+            sel = order[start : start + self.max_batch]
+            out[sel] = self._forward(tower, *_gather_bags(ids, offsets, weights, lengths, sel))
+        return _check_output(out, b, f"{self.name} model ({tower} tower)")
+
+    def embed_batch(self, tower: str, bags: Sequence[Bag]) -> np.ndarray:
+        """Embeddings float32 [len(bags), 256], L2-normalised."""
+        return self.embed_encoded(tower, *encode(bags))
+
+    def _forward(
+        self, tower: str, ids: np.ndarray, offsets: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TowerView:
+    """One tower of a loaded model: ``embed_batch(bags)`` / ``embed_encoded(...)``."""
+
+    def __init__(self, model: _Model, tower: str) -> None:
+        self.model = model
+        self.tower = tower
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def version(self) -> str | None:
+        return self.model.version
+
+    def embed_encoded(
+        self, ids: np.ndarray, offsets: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
+        return self.model.embed_encoded(self.tower, ids, offsets, weights)
+
+    def embed_batch(self, bags: Sequence[Bag]) -> np.ndarray:
+        return self.model.embed_batch(self.tower, bags)
+
+
 # --------------------------------------------------------------------------- ONNX
 
 
-class OnnxTower:
-    """One tower exported to ONNX (inputs ids/offsets/weights, output embedding [B, 256]).
+class OnnxModel(_Model):
+    """Both towers from one ONNX file (see the module docstring for its interface).
 
     ``model`` is a path or the file's bytes. With ``metadata`` (the dict written by
-    ``training.export``) the ids/dimension/vocab are validated and, when ``tower`` names
-    the side ("talent"/"project"), the file's sha256 is checked too.
+    ``training.export``) dimension / id scheme / format are validated and the file's
+    sha256 is checked.
     """
 
     name = "onnx"
@@ -220,19 +386,14 @@ class OnnxTower:
         model: bytes | bytearray | memoryview | str | os.PathLike,
         metadata: Mapping[str, Any] | None = None,
         *,
-        tower: str | None = None,
         intra_op_threads: int = 1,
-        max_batch: int = 8192,
+        max_batch: int = 4096,
     ) -> None:
         import onnxruntime as ort
 
-        if metadata is not None:
-            validate_metadata(metadata)
-        self.metadata = dict(metadata) if metadata is not None else None
-        self.tower = tower
-        self.max_batch = max_batch
+        super().__init__(metadata, max_batch)
         data = _read_source(model, "ONNX model")
-        _check_sha(data, _expected_sha(metadata, tower, "onnx"), "ONNX model")
+        _check_sha(data, _expected_sha(metadata, "onnx"), "ONNX model")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, int(intra_op_threads))
         opts.inter_op_num_threads = 1
@@ -244,52 +405,46 @@ class OnnxTower:
         except Exception as exc:
             raise ModelFileError(f"ONNX model is corrupt or unreadable: {exc}") from exc
         inputs = {i.name: i.type for i in self._session.get_inputs()}
-        expected = {"ids": "tensor(int64)", "offsets": "tensor(int64)", "weights": "tensor(float)"}
+        expected = {}
+        for tower in TOWERS:
+            i, o, w = onnx_inputs(tower)
+            expected.update({i: "tensor(int64)", o: "tensor(int64)", w: "tensor(float)"})
         if inputs != expected:
             raise ModelFileError(f"ONNX model inputs are {inputs}, expected {expected}")
+        outputs = sorted(o.name for o in self._session.get_outputs())
+        if outputs != sorted(onnx_output(t) for t in TOWERS):
+            raise ModelFileError(
+                f"ONNX model outputs are {outputs}, expected {[onnx_output(t) for t in TOWERS]}"
+            )
         _check_header(
-            dict(self._session.get_modelmeta().custom_metadata_map or {}), metadata, tower, "ONNX"
+            dict(self._session.get_modelmeta().custom_metadata_map or {}), metadata, "ONNX"
         )
-        outputs = [o.name for o in self._session.get_outputs()]
-        if outputs != [OUTPUT_NAME]:
-            raise ModelFileError(f"ONNX model outputs are {outputs}, expected [{OUTPUT_NAME!r}]")
-        self.embed_batch(_PROBE_BAGS)  # fails loudly on a model that does not compute
+        # The idle tower of a call gets one empty bag (a zero-weight token keeps its
+        # tensors non-empty); its output is discarded.
+        self._idle = (
+            np.zeros(1, dtype=np.int64),
+            np.zeros(1, dtype=np.int64),
+            np.zeros(1, dtype=np.float32),
+        )
+        self._probe()
 
-    @property
-    def version(self) -> str | None:
-        return None if self.metadata is None else self.metadata.get("version")
-
-    def embed_encoded(
-        self, ids: np.ndarray, offsets: np.ndarray, weights: np.ndarray
+    def _forward(
+        self, tower: str, ids: np.ndarray, offsets: np.ndarray, weights: np.ndarray
     ) -> np.ndarray:
-        check_encoded(ids, offsets, weights)
-        if offsets.size == 0:
-            return np.zeros((0, DIMENSION), dtype=np.float32)
         if ids.size == 0:  # all bags empty: a zero-weight token keeps every tensor non-empty
-            ids = np.zeros(1, dtype=np.int64)
-            weights = np.zeros(1, dtype=np.float32)
-        feeds = {
-            "ids": np.ascontiguousarray(ids, dtype=np.int64),
-            "offsets": np.ascontiguousarray(offsets, dtype=np.int64),
-            "weights": np.ascontiguousarray(weights, dtype=np.float32),
-        }
+            ids, weights = self._idle[0], self._idle[2]
+        feeds: dict[str, np.ndarray] = {}
+        for name in TOWERS:
+            arrays = (ids, offsets, weights) if name == tower else self._idle
+            for key, value, dtype in zip(
+                onnx_inputs(name), arrays, (np.int64, np.int64, np.float32), strict=True
+            ):
+                feeds[key] = np.ascontiguousarray(value, dtype=dtype)
         try:
-            (out,) = self._session.run([OUTPUT_NAME], feeds)
+            (out,) = self._session.run([onnx_output(tower)], feeds)
         except Exception as exc:
             raise ModelFileError(f"ONNX inference failed: {exc}") from exc
-        return _check_output(np.asarray(out, dtype=np.float32), offsets.size, "ONNX model")
-
-    def embed_batch(self, bags: Sequence[Bag]) -> np.ndarray:
-        """Embeddings float32 [len(bags), 256], L2-normalised."""
-        return _chunked(self.embed_encoded, bags, self.max_batch)
-
-
-def _chunked(fn, bags: Sequence[Bag], max_batch: int) -> np.ndarray:
-    bags = list(bags)
-    if len(bags) <= max_batch:
-        return fn(*encode(bags))
-    parts = [fn(*encode(bags[i : i + max_batch])) for i in range(0, len(bags), max_batch)]
-    return np.concatenate(parts, axis=0)
+        return np.asarray(out, dtype=np.float32)
 
 
 # --------------------------------------------------------------------------- Candle
@@ -367,67 +522,6 @@ def _unlink(path: str) -> None:
         os.unlink(path)
 
 
-def load_safetensors_weights(
-    source: bytes | bytearray | memoryview | str | os.PathLike,
-    metadata: Mapping[str, Any] | None = None,
-    *,
-    tower: str | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Read and validate one tower's safetensors file -> (tensors, header metadata)."""
-    from safetensors import safe_open
-    from safetensors.numpy import load
-
-    data = _read_source(source, "safetensors weights")
-    _check_sha(data, _expected_sha(metadata, tower, "safetensors"), "safetensors weights")
-    try:
-        tensors = load(data)
-    except Exception as exc:
-        raise ModelFileError(f"safetensors weights are corrupt or unreadable: {exc}") from exc
-    header: dict[str, str] = {}
-    if isinstance(source, (str, os.PathLike)):
-        try:
-            with safe_open(os.fspath(source), framework="numpy") as fh:
-                header = dict(fh.metadata() or {})
-        except Exception as exc:
-            raise ModelFileError(f"safetensors header unreadable: {exc}") from exc
-    else:
-        header = _header_metadata(data)
-    names = set(tensors)
-    if names != set(TENSOR_SHAPES):
-        raise ModelFileError(
-            f"safetensors tensors are {sorted(names)}, expected {sorted(TENSOR_SHAPES)}"
-        )
-    for name, shape in TENSOR_SHAPES.items():
-        t = tensors[name]
-        if t.dtype != np.float32:
-            raise ModelFileError(f"tensor {name} has dtype {t.dtype}, expected float32")
-        if t.shape != shape:
-            raise ModelFileError(f"tensor {name} has shape {t.shape}, expected {shape}")
-        if not np.isfinite(t).all():
-            raise ModelFileError(f"tensor {name} holds non-finite values (corrupt file)")
-    _check_header(header, metadata, tower, "safetensors")
-    return tensors, header
-
-
-def _check_header(
-    header: Mapping[str, str], metadata: Mapping[str, Any] | None, tower: str | None, what: str
-) -> None:
-    """The metadata embedded in a model file must agree with the serving constants, the
-    requested tower and the model version of ``metadata``."""
-    for key, expected in _EXPECTED_METADATA.items():
-        if key in header and header[key] != str(expected):
-            raise ModelFileError(
-                f"{what} file metadata mismatch: {key} is {header[key]!r}, expected {expected!r}"
-            )
-    if tower is not None and header.get("tower") not in (None, tower):
-        raise ModelFileError(f"{what} file holds the {header['tower']!r} tower, not {tower!r}")
-    version = None if metadata is None else metadata.get("version")
-    if version is not None and "version" in header and header["version"] != str(version):
-        raise ModelFileError(
-            f"{what} file is model version {header['version']!r}, metadata says {version!r}"
-        )
-
-
 def _header_metadata(data: bytes) -> dict[str, str]:
     if len(data) < 8:
         raise ModelFileError("safetensors weights are truncated")
@@ -436,18 +530,77 @@ def _header_metadata(data: bytes) -> dict[str, str]:
         header = json.loads(data[8 : 8 + n])
     except ValueError as exc:
         raise ModelFileError(f"safetensors header is corrupt: {exc}") from exc
+    if not isinstance(header, dict):
+        raise ModelFileError("safetensors header is corrupt: not a JSON object")
     meta = header.get("__metadata__") or {}
     return {str(k): str(v) for k, v in meta.items()}
 
 
-class CandleTower:
-    """The same tower as OnnxTower, forward pass in Candle (weights from safetensors).
+def load_safetensors_weights(
+    source: bytes | bytearray | memoryview | str | os.PathLike,
+    metadata: Mapping[str, Any] | None = None,
+) -> dict[str, np.ndarray]:
+    """Read and validate a model's safetensors file -> {tensor name: array}."""
+    from safetensors.numpy import load
+
+    data = _read_source(source, "safetensors weights")
+    _check_sha(data, _expected_sha(metadata, "safetensors"), "safetensors weights")
+    header = _header_metadata(data)
+    try:
+        tensors = load(data)
+    except Exception as exc:
+        raise ModelFileError(f"safetensors weights are corrupt or unreadable: {exc}") from exc
+    expected_names = {f"{t}.{n}" for t in TOWERS for n in TOWER_TENSORS}
+    if set(tensors) != expected_names:
+        raise ModelFileError(
+            f"safetensors tensors are {sorted(tensors)}, expected {sorted(expected_names)}"
+        )
+    for tower in TOWERS:
+        k = tensors[f"{tower}.bag.ids"].shape[0] if tensors[f"{tower}.bag.ids"].ndim == 1 else -1
+        for suffix, (dtype, shape) in TOWER_TENSORS.items():
+            name = f"{tower}.{suffix}"
+            t = tensors[name]
+            want = tuple((k if suffix == "bag.ids" else k + 1) if d is None else d for d in shape)
+            if t.dtype != np.dtype(dtype):
+                raise ModelFileError(f"tensor {name} has dtype {t.dtype}, expected {dtype}")
+            if t.shape != want:
+                raise ModelFileError(f"tensor {name} has shape {t.shape}, expected {want}")
+            if t.dtype.kind == "f" and not np.isfinite(t).all():
+                raise ModelFileError(f"tensor {name} holds non-finite values (corrupt file)")
+        check_vocab(tensors[f"{tower}.bag.ids"], tensors[f"{tower}.bag.weight"], tower)
+    _check_header(header, metadata, "safetensors")
+    return tensors
+
+
+def check_vocab(vocab_ids: np.ndarray, table: np.ndarray, tower: str) -> None:
+    """The compact-table contract: sorted unique ids of the scheme, row 0 all zero."""
+    if vocab_ids.size and (vocab_ids.min() < 0 or vocab_ids.max() >= VOCAB_SIZE):
+        raise ModelFileError(f"{tower} tower: vocabulary ids outside [0, {VOCAB_SIZE})")
+    if vocab_ids.size > 1 and not (np.diff(vocab_ids) > 0).all():
+        raise ModelFileError(f"{tower} tower: vocabulary ids are not sorted and unique")
+    if table.shape[0] != vocab_ids.size + 1:
+        raise ModelFileError(
+            f"{tower} tower: {table.shape[0]} table rows for {vocab_ids.size} vocabulary ids "
+            "(expected one more: row 0 serves unseen ids)"
+        )
+    if table.shape[0] and np.any(table[0] != 0):
+        raise ModelFileError(f"{tower} tower: row 0 (unseen ids) must be zero")
+
+
+def dense_remap(vocab_ids: np.ndarray) -> np.ndarray:
+    """uint32 [VOCAB_SIZE]: scheme id -> table row (0 for ids not in the vocabulary)."""
+    remap = np.zeros(VOCAB_SIZE, dtype=np.uint32)
+    remap[vocab_ids] = np.arange(1, vocab_ids.size + 1, dtype=np.uint32)
+    return remap
+
+
+class CandleModel(_Model):
+    """The same towers as OnnxModel, forward pass in Candle (weights from safetensors).
 
     EmbeddingBag-sum with per-sample weights is computed on a padded [B, L] layout:
-    ``index_select`` of the rows of the embedding matrix, then a batched
-    ``[B,1,L] @ [B,L,128]`` matmul with the (zero-padded) weights, which is the
-    weighted segment sum. Bags are processed in chunks of ``max_batch``, sorted by
-    length so padding stays small.
+    ``index_select`` of the remap (scheme id -> table row) and of the table rows, then a
+    batched ``[B,1,L] @ [B,L,128]`` matmul with the (zero-padded) weights, which is the
+    weighted segment sum. Bags run in chunks of ``max_batch`` sorted by length.
     """
 
     name = "candle"
@@ -457,75 +610,72 @@ class CandleTower:
         weights: bytes | bytearray | memoryview | str | os.PathLike,
         metadata: Mapping[str, Any],
         *,
-        tower: str | None = None,
         max_batch: int = 4096,
     ) -> None:
         if metadata is None:
-            raise ModelFileError("CandleTower needs the model metadata")
-        validate_metadata(metadata)
-        self.metadata = dict(metadata)
-        self.tower = tower
-        self.max_batch = max_batch
-        tensors, _ = load_safetensors_weights(weights, metadata, tower=tower)
+            raise ModelFileError("CandleModel needs the model metadata")
+        super().__init__(metadata, max_batch)
+        tensors = load_safetensors_weights(weights, metadata)
         self._bridge = _CandleBridge()
+        self._t: dict[str, dict[str, Any]] = {}
         try:
-            t = self._bridge.to_candle(tensors)
+            for tower in TOWERS:
+                arrays = {
+                    "remap": dense_remap(tensors[f"{tower}.bag.ids"]),
+                    "table": tensors[f"{tower}.bag.weight"],
+                    "w1t": np.ascontiguousarray(tensors[f"{tower}.mlp.0.weight"].T),
+                    "b1": tensors[f"{tower}.mlp.0.bias"],
+                    "w2t": np.ascontiguousarray(tensors[f"{tower}.mlp.2.weight"].T),
+                    "b2": tensors[f"{tower}.mlp.2.bias"],
+                }
+                self._t[tower] = self._bridge.to_candle(arrays)
         except Exception as exc:
             raise ModelFileError(f"candle could not load the weights: {exc}") from exc
-        self._emb = t["bag.weight"]
-        self._w1t = t["mlp.0.weight"].t().contiguous()
-        self._b1 = t["mlp.0.bias"]
-        self._w2t = t["mlp.2.weight"].t().contiguous()
-        self._b2 = t["mlp.2.bias"]
-        self.embed_batch(_PROBE_BAGS)
+        self._probe()
 
-    @property
-    def version(self) -> str | None:
-        return self.metadata.get("version")
-
-    def embed_encoded(
-        self, ids: np.ndarray, offsets: np.ndarray, weights: np.ndarray
-    ) -> np.ndarray:
-        check_encoded(ids, offsets, weights)
-        b = offsets.size
-        if b == 0:
-            return np.zeros((0, DIMENSION), dtype=np.float32)
-        ends = np.append(offsets[1:], ids.size)
-        lengths = ends - offsets
-        order = np.argsort(lengths, kind="stable")
-        out = np.empty((b, DIMENSION), dtype=np.float32)
-        for start in range(0, b, self.max_batch):
-            sel = order[start : start + self.max_batch]
-            out[sel] = self._forward_chunk(ids, weights, offsets[sel], lengths[sel])
-        return _check_output(out, b, "Candle tower")
-
-    def _forward_chunk(
-        self, ids: np.ndarray, weights: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+    def _forward(
+        self, tower: str, ids: np.ndarray, offsets: np.ndarray, weights: np.ndarray
     ) -> np.ndarray:
         import candle
         from candle import functional as F
 
-        bsz = starts.size
+        t = self._t[tower]
+        bsz = offsets.size
+        lengths = _bag_lengths(ids, offsets)
         width = max(1, int(lengths.max()))
-        # Padded [B, L] layout: padding slots point at row 0 with weight 0.
+        # Padded [B, L] layout: padding slots point at id 0 with weight 0.
         col = np.arange(width, dtype=np.int64)
         valid = col[None, :] < lengths[:, None]
-        pos = np.where(valid, starts[:, None] + col[None, :], 0)
+        pos = np.where(valid, offsets[:, None] + col[None, :], 0)
         pid = np.where(valid, ids[pos] if ids.size else 0, 0).astype(np.uint32)
         pw = np.where(valid, weights[pos] if weights.size else 0.0, 0.0).astype(np.float32)
-        t = self._bridge.to_candle({"ids": pid.ravel(), "w": pw})
-        rows = self._emb.index_select(t["ids"], 0).reshape((bsz, width, EMBEDDING_DIM))
-        bag = t["w"].reshape((bsz, 1, width)).matmul(rows).reshape((bsz, EMBEDDING_DIM))
-        h = F.relu(bag.matmul(self._w1t).broadcast_add(self._b1))
-        y = h.matmul(self._w2t).broadcast_add(self._b2)
+        x = self._bridge.to_candle({"ids": pid.ravel(), "w": pw})
+        rows_idx = t["remap"].index_select(x["ids"], 0)
+        rows = t["table"].index_select(rows_idx, 0).reshape((bsz, width, EMBEDDING_DIM))
+        bag = x["w"].reshape((bsz, 1, width)).matmul(rows).reshape((bsz, EMBEDDING_DIM))
+        h = F.relu(bag.matmul(t["w1t"]).broadcast_add(t["b1"]))
+        y = h.matmul(t["w2t"]).broadcast_add(t["b2"])
         norm = y.sqr().sum_keepdim(1).sqrt()
         eps = candle.ones((bsz, 1), dtype=candle.f32) * L2_EPS
         norm = (norm > L2_EPS).where_cond(norm, eps)
         return self._bridge.to_numpy(y.broadcast_div(norm))
 
-    def embed_batch(self, bags: Sequence[Bag]) -> np.ndarray:
-        """Embeddings float32 [len(bags), 256], L2-normalised."""
-        return _chunked(self.embed_encoded, bags, 1 << 30)
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_model(
+    backend: str,
+    data: bytes | bytearray | memoryview | str | os.PathLike,
+    metadata: Mapping[str, Any],
+    **kwargs: Any,
+) -> OnnxModel | CandleModel:
+    """The model of ``backend`` ("onnx" | "candle") from its file (path or bytes)."""
+    if backend == "onnx":
+        return OnnxModel(data, metadata, **kwargs)
+    if backend == "candle":
+        return CandleModel(data, metadata, **kwargs)
+    raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
 
 
 def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
@@ -539,29 +689,27 @@ def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
     return metadata
 
 
+def load_files(
+    metadata_path: str | os.PathLike, backend: str = "onnx", **kwargs: Any
+) -> OnnxModel | CandleModel:
+    """A model exported to files, resolved next to its metadata JSON."""
+    metadata = load_metadata(metadata_path)
+    if backend not in BACKEND_FILE:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    kind = BACKEND_FILE[backend]
+    try:
+        name = metadata["files"][kind]["file"]
+    except (KeyError, TypeError) as exc:
+        raise ModelFileError(f"model metadata names no {kind} file") from exc
+    base = os.path.dirname(os.fspath(metadata_path))
+    return load_model(backend, os.path.join(base, name), metadata, **kwargs)
+
+
 def load_towers(
     metadata_path: str | os.PathLike, backend: str = "onnx", **kwargs: Any
-) -> dict[str, OnnxTower | CandleTower]:
-    """Both towers of an exported model, files resolved next to the metadata JSON.
-
-    ``backend`` is "onnx" or "candle"; ``kwargs`` go to the tower class.
-    """
-    metadata = load_metadata(metadata_path)
-    base = os.path.dirname(os.fspath(metadata_path))
-    kinds = {"onnx": ("onnx", OnnxTower), "candle": ("safetensors", CandleTower)}
-    if backend not in kinds:
-        raise ValueError(f"backend must be 'onnx' or 'candle', got {backend!r}")
-    kind, cls = kinds[backend]
-    towers: dict[str, OnnxTower | CandleTower] = {}
-    for tower in TOWERS:
-        try:
-            name = metadata["files"][tower][kind]["file"]
-        except (KeyError, TypeError) as exc:
-            raise ModelFileError(
-                f"model metadata names no {kind} file for the {tower} tower"
-            ) from exc
-        towers[tower] = cls(os.path.join(base, name), metadata, tower=tower, **kwargs)
-    return towers
+) -> dict[str, TowerView]:
+    """Both towers of an exported model: {"talent": view, "project": view}."""
+    return load_files(metadata_path, backend, **kwargs).towers
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -582,28 +730,37 @@ def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
+    "BACKENDS",
+    "BACKEND_FILE",
     "DIMENSION",
     "EMBEDDING_DIM",
     "HIDDEN_DIM",
     "ID_SCHEME",
-    "INPUT_NAMES",
     "MODEL_FORMAT_VERSION",
-    "OUTPUT_NAME",
-    "TENSOR_SHAPES",
     "TOKENIZER_VERSION",
     "TOWERS",
+    "TOWER_TENSORS",
     "VOCAB_SIZE",
-    "CandleTower",
+    "CandleModel",
     "ModelFileError",
-    "OnnxTower",
+    "OnnxModel",
+    "TowerView",
     "check_encoded",
+    "check_vocab",
     "cosine_similarity",
+    "dense_remap",
     "encode",
+    "header_fields",
+    "load_files",
     "load_metadata",
+    "load_model",
     "load_safetensors_weights",
     "load_towers",
+    "onnx_inputs",
+    "onnx_output",
     "sha256_hex",
     "similarity",
     "token_id",
+    "token_ids",
     "validate_metadata",
 ]

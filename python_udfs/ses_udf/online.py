@@ -32,9 +32,9 @@ def _tokens(db, relation: str, ids: list[int]) -> tuple[list, list, list]:
     return rows["owners"], rows["tokens"], rows["weights"]
 
 
-def embed_from_tokens(db, embedder, relation: str, ids: list[int]) -> np.ndarray:
+def embed_from_tokens(db, embedder, relation: str, ids: list[int], side: str) -> np.ndarray:
     owners, tokens, weights = _tokens(db, relation, ids)
-    _, matrix = embedder.embed_batch(ids, owners, tokens, weights)
+    _, matrix = embedder.embed_batch(ids, owners, tokens, weights, side=side)
     return matrix
 
 
@@ -59,8 +59,8 @@ def project_scores(
         )
     if not talent_ids:
         return []
-    embedder = create_embedder(embedder_name, dimension)
-    project_vector = embed_from_tokens(db, embedder, project_tokens, [project_id])[0]
+    embedder = create_embedder(embedder_name, dimension, db)
+    project_vector = embed_from_tokens(db, embedder, project_tokens, [project_id], "project")[0]
 
     wanted = np.asarray(talent_ids, dtype=np.int64)
     cache = embedding_store.load(db, "talent", embedder.name, embedder.version, dimension)
@@ -76,7 +76,7 @@ def project_scores(
             cache.source_updated_at[pos] < np.asarray(talent_updated_at, dtype=np.float64)
         )
     if stale.any():
-        fresh = embed_from_tokens(db, embedder, talent_tokens, wanted[stale].tolist())
+        fresh = embed_from_tokens(db, embedder, talent_tokens, wanted[stale].tolist(), "talent")
         scores[stale] = similarity_scores(project_vector, fresh)
     return list(zip(talent_ids, scores.astype(float).tolist(), strict=True))
 
@@ -86,7 +86,7 @@ def score_matrix(
 ) -> list[tuple[int, int, float]]:
     """(project_id, talent_id, score) from both caches: every cached talent
     against each project (all pairs, or each project's top_k)."""
-    embedder = create_embedder(embedder_name, dimension)
+    embedder = create_embedder(embedder_name, dimension, db)
     projects = embedding_store.load(db, "project", embedder.name, embedder.version, dimension)
     talents = embedding_store.load(db, "talent", embedder.name, embedder.version, dimension)
     wanted = projects.ids if project_ids is None else np.asarray(project_ids, dtype=np.int64)

@@ -1,4 +1,5 @@
-"""training.export + ses_udf.learned_tower: ONNX and Candle reproduce PyTorch; bad files fail."""
+"""training.export + ses_udf.learned_tower: the compact ONNX and Candle models reproduce
+the dense PyTorch towers within 1e-5; bad files fail loudly."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load, save
 from ses_udf import learned_tower as lt
 from ses_udf.hashing import token_hash
 
-from training.export import ExportVerificationError, export_model
+from training.export import ExportVerificationError, build_artifacts, export_model
 from training.split import split_by_project
 from training.synthetic import make_synthetic
 from training.train import TrainConfig, train
@@ -66,20 +67,32 @@ def test_encode_matches_id_scheme():
         lt.encode([(["a", "b"], [1.0])])
     with pytest.raises(ValueError, match="finite"):
         lt.encode([(["a"], [float("nan")])])
+    with pytest.raises(ValueError, match="token must be a string, got 7"):
+        lt.encode([(["a", 7], [1.0, 1.0])])
 
 
-def test_metadata_and_files(exported):
-    _, out, metadata, _, _ = exported
+def test_metadata_files_and_size(exported):
+    model, out, metadata, _, _ = exported
     assert metadata["dimension"] == 256 and metadata["embedding_dim"] == 128
     assert metadata["vocab_size"] == 2**18 and metadata["id_scheme"] == lt.ID_SCHEME
-    assert metadata["tokenizer_version"] == "v2" and metadata["onnx_opset"] >= 14
-    assert metadata["torch_version"] and metadata["onnx_version"]
+    assert metadata["format_version"] == 2 and metadata["tokenizer_version"] == "v2"
+    assert metadata["torch_version"] and metadata["onnx_opset"] >= 14
+    assert sorted(p.name for p in out.iterdir()) == [
+        "two_tower_20260101.json",
+        "two_tower_20260101.onnx",
+        "two_tower_20260101.safetensors",
+    ]
     on_disk = json.loads((out / "two_tower_20260101.json").read_text())
     assert on_disk["files"] == metadata["files"]
+    for kind in ("onnx", "safetensors"):
+        entry = metadata["files"][kind]
+        data = (out / entry["file"]).read_bytes()
+        assert lt.sha256_hex(data) == entry["sha256"] and len(data) == entry["bytes"]
+        # compact: the dense table alone would be 2 towers x 128 MiB
+        assert len(data) < 4 * 2**20, (kind, len(data))
     for tower in lt.TOWERS:
-        for kind in ("onnx", "safetensors"):
-            entry = metadata["files"][tower][kind]
-            assert lt.sha256_hex((out / entry["file"]).read_bytes()) == entry["sha256"]
+        trained = int((getattr(model, tower).bag.weight.detach().abs().sum(1) > 0).sum())
+        assert metadata["towers"][tower]["vocab_rows"] == trained
     for key, diff in metadata["verification"].items():
         if key.endswith("max_abs_diff"):
             assert diff <= 1e-5
@@ -101,64 +114,82 @@ def test_onnx_and_candle_reproduce_pytorch(exported):
         assert np.abs(got_candle - ref).max() <= 1e-5
         assert np.allclose(np.linalg.norm(got_candle, axis=1), 1.0, atol=1e-5)
     # chunked batches give the same rows
-    small = lt.OnnxTower(out / "two_tower_20260101.talent.onnx", max_batch=7)
+    metadata = lt.load_metadata(meta_path)
+    small = lt.OnnxModel(out / "two_tower_20260101.onnx", metadata, max_batch=7)
     bags = sample_bags(talents)
-    assert np.abs(small.embed_batch(bags) - onnx["talent"].embed_batch(bags)).max() <= 1e-6
-    small_c = lt.CandleTower(
-        out / "two_tower_20260101.talent.safetensors", candle["talent"].metadata, max_batch=5
+    assert (
+        np.abs(small.embed_batch("talent", bags) - onnx["talent"].embed_batch(bags)).max() <= 1e-6
     )
-    assert np.abs(small_c.embed_batch(bags) - candle["talent"].embed_batch(bags)).max() <= 1e-6
+    small_c = lt.CandleModel(out / "two_tower_20260101.safetensors", metadata, max_batch=5)
+    got = small_c.embed_batch("talent", bags)
+    assert np.abs(got - candle["talent"].embed_batch(bags)).max() <= 1e-6
     assert onnx["talent"].embed_batch([]).shape == (0, 256)
+    assert onnx["project"].embed_batch([([], []), ([], [])]).shape == (2, 256)
+
+
+def test_unseen_tokens_hit_the_zero_row(exported):
+    """A token never seen in training changes nothing (dense table: zero row)."""
+    model, out, _, talents, _ = exported
+    onnx = lt.load_towers(out / "two_tower_20260101.json", "onnx")["talent"]
+    tokens, weights = talents["t3"]
+    unseen = ["skill:never-seen-in-training-a", "skill:never-seen-in-training-b"]
+    trained = set(np.flatnonzero(model.talent.bag.weight.detach().abs().sum(1) > 0).tolist())
+    assert not {lt.token_id(t) for t in unseen} & trained
+    a = onnx.embed_batch([(tokens, weights)])
+    b = onnx.embed_batch([([*tokens, *unseen], [*weights, 2.0, 1.0])])
+    assert np.abs(a - b).max() <= 1e-6
 
 
 def test_truncated_or_flipped_onnx_fails(exported):
     _, out, metadata, _, _ = exported
-    data = (out / metadata["files"]["talent"]["onnx"]["file"]).read_bytes()
+    data = (out / metadata["files"]["onnx"]["file"]).read_bytes()
     with pytest.raises(lt.ModelFileError, match="corrupt or unreadable"):
-        lt.OnnxTower(data[: len(data) // 2])
+        lt.OnnxModel(data[: len(data) // 2])
     flipped = bytearray(data)
     flipped[len(data) // 2] ^= 0xFF
     with pytest.raises(lt.ModelFileError, match="sha256"):
-        lt.OnnxTower(bytes(flipped), metadata, tower="talent")
+        lt.OnnxModel(bytes(flipped), metadata)
     with pytest.raises(lt.ModelFileError, match="cannot read"):
-        lt.OnnxTower(out / "missing.onnx")
+        lt.OnnxModel(out / "missing.onnx")
     with pytest.raises(lt.ModelFileError, match="corrupt or unreadable"):
-        lt.OnnxTower(b"not an onnx model")
+        lt.OnnxModel(b"not an onnx model")
 
 
-def test_corrupt_safetensors_fail(exported, tmp_path):
+def test_corrupt_safetensors_fail(exported):
     _, out, metadata, _, _ = exported
-    path = out / metadata["files"]["talent"]["safetensors"]["file"]
-    data = path.read_bytes()
+    data = (out / metadata["files"]["safetensors"]["file"]).read_bytes()
+    no_sha = {**metadata, "files": {}}
     with pytest.raises(lt.ModelFileError, match="corrupt"):
-        lt.CandleTower(data[: len(data) - 1000], metadata)
+        lt.CandleModel(data[: len(data) - 1000], no_sha)
     with pytest.raises(lt.ModelFileError, match="sha256"):
-        lt.CandleTower(data[:-4] + b"\0\0\0\0", metadata, tower="talent")
-    tensors = load_file(path)
-    tensors["mlp.2.bias"] = tensors["mlp.2.bias"].copy()
-    tensors["mlp.2.bias"][3] = np.nan
-    bad = tmp_path / "nan.safetensors"
-    save_file(tensors, bad)
+        lt.CandleModel(data[:-4] + b"\0\0\0\0", metadata)
+    tensors = load(data)
+    nan = dict(tensors)
+    nan["talent.mlp.2.bias"] = tensors["talent.mlp.2.bias"].copy()
+    nan["talent.mlp.2.bias"][3] = np.nan
     with pytest.raises(lt.ModelFileError, match="non-finite"):
-        lt.CandleTower(bad, metadata)
-    del tensors["mlp.2.bias"]
-    save_file(tensors, bad)
+        lt.CandleModel(save(nan), no_sha)
+    missing = {k: v for k, v in tensors.items() if k != "project.mlp.2.bias"}
     with pytest.raises(lt.ModelFileError, match="tensors are"):
-        lt.CandleTower(bad, metadata)
+        lt.CandleModel(save(missing), no_sha)
+    dirty = dict(tensors)
+    dirty["talent.bag.weight"] = tensors["talent.bag.weight"].copy()
+    dirty["talent.bag.weight"][0, 0] = 0.5
+    with pytest.raises(lt.ModelFileError, match="row 0"):
+        lt.CandleModel(save(dirty), no_sha)
+    unsorted = dict(tensors)
+    unsorted["talent.bag.ids"] = tensors["talent.bag.ids"][::-1].copy()
+    with pytest.raises(lt.ModelFileError, match="not sorted"):
+        lt.CandleModel(save(unsorted), no_sha)
 
 
-def test_wrong_tower_or_version_fails(exported):
+def test_wrong_version_fails(exported):
     _, out, metadata, _, _ = exported
-    no_files = {k: v for k, v in metadata.items() if k != "files"}  # no sha check
-    files = metadata["files"]
-    with pytest.raises(lt.ModelFileError, match="holds the 'project' tower"):
-        lt.OnnxTower(out / files["project"]["onnx"]["file"], no_files, tower="talent")
-    with pytest.raises(lt.ModelFileError, match="holds the 'project' tower"):
-        lt.CandleTower(out / files["project"]["safetensors"]["file"], no_files, tower="talent")
-    with pytest.raises(lt.ModelFileError, match="model version"):
-        lt.OnnxTower(out / files["talent"]["onnx"]["file"], {**no_files, "version": "19990101"})
-    with pytest.raises(lt.ModelFileError, match="sha256"):  # swapped files, full metadata
-        lt.CandleTower(out / files["project"]["safetensors"]["file"], metadata, tower="talent")
+    other = {**metadata, "version": "19990101", "files": {}}
+    with pytest.raises(lt.ModelFileError, match="model version '20260101'"):
+        lt.OnnxModel(out / metadata["files"]["onnx"]["file"], other)
+    with pytest.raises(lt.ModelFileError, match="model version '20260101'"):
+        lt.CandleModel(out / metadata["files"]["safetensors"]["file"], other)
 
 
 @pytest.mark.parametrize(
@@ -169,15 +200,16 @@ def test_wrong_tower_or_version_fails(exported):
         ("id_scheme", "sip13-mod-2^20-v1"),
         ("embedding_dim", 64),
         ("tokenizer_version", "v1"),
+        ("format_version", 1),
     ],
 )
 def test_metadata_mismatch_names_the_key(exported, key, value):
     _, out, metadata, _, _ = exported
     bad = {**metadata, key: value}
     with pytest.raises(lt.ModelFileError, match=key):
-        lt.CandleTower(out / metadata["files"]["talent"]["safetensors"]["file"], bad)
+        lt.CandleModel(out / metadata["files"]["safetensors"]["file"], bad)
     with pytest.raises(lt.ModelFileError, match=key):
-        lt.OnnxTower(out / metadata["files"]["talent"]["onnx"]["file"], bad)
+        lt.OnnxModel(out / metadata["files"]["onnx"]["file"], bad)
     missing = {k: v for k, v in metadata.items() if k != key}
     with pytest.raises(lt.ModelFileError, match=key):
         lt.validate_metadata(missing)
@@ -185,15 +217,22 @@ def test_metadata_mismatch_names_the_key(exported, key, value):
 
 def test_failed_verification_rejects_export(exported, tmp_path, monkeypatch):
     model = exported[0]
-    original = lt.CandleTower.embed_encoded
+    original = lt.CandleModel._forward
 
     def off_by_a_bit(self, *args):
         return original(self, *args) + 1e-3
 
-    monkeypatch.setattr(lt.CandleTower, "embed_encoded", off_by_a_bit)
-    with pytest.raises(ExportVerificationError, match="candle output differs"):
+    monkeypatch.setattr(lt.CandleModel, "_forward", off_by_a_bit)
+    with pytest.raises((ExportVerificationError, lt.ModelFileError)):
         export_model(model, tmp_path, "bad")
     assert os.listdir(tmp_path) == []
+
+
+def test_build_is_deterministic_apart_from_the_timestamp(exported):
+    model = exported[0]
+    a = build_artifacts(model, "20260102", verify=False)
+    b = build_artifacts(model, "20260102", verify=False)
+    assert a.onnx == b.onnx and a.safetensors == b.safetensors
 
 
 def test_serving_module_never_imports_torch(exported):

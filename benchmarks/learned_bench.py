@@ -1,0 +1,262 @@
+"""Issue 5 benchmarks: the learned two-tower in the database, Candle vs ONNX, training.
+
+    python -m benchmarks.learned_bench [--talents 100000] [--train-labels 100000]
+
+Runs in its own database (PGDATABASE + '_bench_learn'). A model is trained on
+simulated labels (training.simulated) and activated in ses.model_registry; talents
+come from the simulator's generator (COPY). Each figure is printed beside its
+baseline measured in the same run:
+
+1. in-DB ONNX batch inference: ses.embed_tower_batch('onnx', ..., 'talent', ...) over
+   all talents in one call, vs the same embedder code (onnxruntime, same bytes, one
+   intra-op thread each) in this process on the same arrays -> talents/s and RATIO;
+2. Candle vs ONNX on the same encoded batch (in-process, and in-DB) -> RATIO and the
+   max abs difference of the outputs;
+3. training wall time for ``--train-labels`` simulated labels with the retrain job's
+   settings on ``--threads`` threads (2 cores here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import time
+from datetime import datetime
+
+import numpy as np
+from psycopg.types.json import Jsonb
+from ses_udf import learned_tower as lt
+from ses_udf import model_store
+from ses_udf.embedders import create_embedder
+from ses_udf.hash_tower import embedding_rows, group_tokens
+
+from ses_ops.db import connect, current_database
+from ses_ops.dbt_runner import run_dbt
+from ses_ops.ensure_database import ensure_database
+from simulator import TALENT_COLUMNS, WorldConfig, copy_statement, generate_talents, write_copy
+from simulator.world import JST
+from training.dataset import split_data
+from training.export import build_artifacts
+from training.retrain import default_train_config
+from training.simulated import simulate
+from training.train import train
+
+SEED = 20250401
+
+TOKEN_ARRAYS = """
+    create temp table bench_token_arrays as
+    select
+        (select array_agg(talent_id order by talent_id) from ses_staging.stg_ses__talents) as ids,
+        array_agg(entity_id order by entity_id, token_position) as owners,
+        array_agg(token order by entity_id, token_position) as tokens,
+        array_agg(weight order by entity_id, token_position) as weights
+    from ses_intermediate.int_talent_tokens
+"""
+
+
+def best_of(n: int, fn) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def deploy_model(db: str, labels: int) -> str:
+    """Train on simulated labels (same market seed as the talents) and activate it."""
+    data = simulate(labels, seed=SEED)
+    split = split_data(data)
+    result = train(
+        split.train, split.early_stop, data.talents, data.projects, default_train_config(0, 1)
+    )
+    artifacts = build_artifacts(result.model, "20250401")
+    with connect(dbname=db) as conn, conn.transaction():
+        conn.execute("delete from ses.model_registry")
+        conn.execute(
+            "insert into ses.model_registry (version, status, trained_at, labeled_count, "
+            "metadata, onnx_model, candle_weights, reason) "
+            "values (%s, 'candidate', now(), %s, %s, %s, %s, 'benchmark')",
+            (
+                artifacts.version,
+                data.label_count,
+                Jsonb(artifacts.metadata),
+                artifacts.onnx,
+                artifacts.safetensors,
+            ),
+        )
+        conn.execute("select ses.activate_model(%s)", (artifacts.version,))
+    sizes = f"onnx {len(artifacts.onnx) / 1e6:.1f} MB, safetensors {len(artifacts.safetensors) / 1e6:.1f} MB"
+    print(f"model {artifacts.version}: {data.label_count} simulated labels, {sizes}")
+    return artifacts.version
+
+
+def load_talents(db: str, n: int) -> None:
+    rng = np.random.default_rng(7)
+    window = (datetime(2025, 1, 1, tzinfo=JST), datetime(2025, 4, 1, tzinfo=JST))
+    rows = generate_talents(rng, n, updated_between=window, config=WorldConfig(seed=SEED))
+    buf = io.StringIO()
+    write_copy(rows, TALENT_COLUMNS, buf)
+    with connect(dbname=db) as conn:
+        conn.execute("truncate ses.talents cascade")
+        with conn.cursor() as cur, cur.copy(copy_statement("ses.talents", TALENT_COLUMNS)) as cp:
+            cp.write(buf.getvalue())
+        conn.execute("analyze ses.talents")
+
+
+def bench_inference(db: str) -> None:
+    with connect(dbname=db) as conn:
+        conn.execute(TOKEN_ARRAYS)
+        conn.execute("create temp table bench_out (entity_id bigint, embedding bytea)")
+
+        def fetch() -> tuple:
+            return conn.execute("select * from bench_token_arrays").fetchone()
+
+        ids, owners, tokens, weights = fetch()
+        n = len(ids)
+
+        def in_db(backend: str) -> str:
+            return (
+                "select count(*) from bench_token_arrays as a, lateral ses.embed_tower_batch("
+                f"'{backend}', 256, 'talent', a.ids, a.owners, a.tokens, a.weights)"
+            )
+
+        conn.execute(in_db("onnx"))  # warm: imports and loads the model in this backend
+        db_onnx = best_of(3, lambda: conn.execute(in_db("onnx")).fetchone())
+        conn.execute(in_db("candle"))
+        db_candle = best_of(2, lambda: conn.execute(in_db("candle")).fetchone())
+        sql_rows = conn.execute(
+            "select b.embedding from bench_token_arrays as a, lateral ses.embed_tower_batch("
+            "'onnx', 256, 'talent', a.ids, a.owners, a.tokens, a.weights) as b order by b.entity_id"
+        ).fetchall()
+        sql_matrix = np.frombuffer(b"".join(r[0] for r in sql_rows), dtype="<f4").reshape(n, -1)
+
+        model_store.clear()
+        handle = model_store.PsycopgDb(conn)
+        onnx = create_embedder("onnx", 256, handle)
+        candle = create_embedder("candle", 256, handle)
+
+        # Compute only: the UDF's work on arrays already in this process. Fresh lists
+        # for every run (as the database gets): reused str objects keep their hashes.
+        times = []
+        for _ in range(3):
+            ids, owners, tokens, weights = fetch()
+            t0 = time.perf_counter()
+            out_ids, matrix = onnx.embed_batch(ids, owners, tokens, weights, side="talent")
+            embedding_rows(out_ids, matrix)
+            times.append(time.perf_counter() - t0)
+        local = min(times)
+
+        # End to end: the embeddings written to a table, in the database (one statement)
+        # or by a client (fetch the arrays, embed, COPY the rows back).
+        def db_write() -> None:
+            conn.execute("truncate bench_out")
+            conn.execute(
+                "insert into bench_out select b.* from bench_token_arrays as a, lateral "
+                "ses.embed_tower_batch('onnx', 256, 'talent', a.ids, a.owners, a.tokens, a.weights) as b"
+            )
+
+        def client_write() -> None:
+            conn.execute("truncate bench_out")
+            i, o, t, w = fetch()
+            out_ids, matrix = onnx.embed_batch(i, o, t, w, side="talent")
+            with conn.cursor() as cur, cur.copy("copy bench_out from stdin") as cp:
+                for row in embedding_rows(out_ids, matrix):
+                    cp.write_row(row)
+
+        db_e2e = best_of(2, db_write)
+        client_e2e = best_of(2, client_write)
+    print(f"in-DB ONNX batch inference, {n:,} talents ({len(tokens):,} tokens), one call:")
+    print(
+        f"  in-DB {n / db_onnx:,.0f} talents/s ({db_onnx:.2f}s); in-process onnxruntime, same "
+        f"embedder and bytes, arrays already in memory {n / local:,.0f} talents/s ({local:.2f}s) "
+        f"-> RATIO in-DB / in-process {local / db_onnx:.2f} (target >= 0.7)"
+    )
+    print(
+        f"  end to end into a table: in-DB {n / db_e2e:,.0f} talents/s ({db_e2e:.2f}s); client "
+        f"(fetch arrays + embed + COPY back) {n / client_e2e:,.0f} talents/s ({client_e2e:.2f}s) "
+        f"-> RATIO in-DB / client {client_e2e / db_e2e:.2f}"
+    )
+
+    # Candle vs ONNX on one encoded batch (encoding excluded: it is shared code).
+    _, rows, token_list, w32 = group_tokens(ids, owners, tokens, weights)
+    order = np.argsort(rows, kind="stable")
+    encoded_ids = lt.token_ids(token_list)[order]
+    counts = np.bincount(rows, minlength=n)
+    offsets = np.zeros(n, dtype=np.int64)
+    np.cumsum(counts[:-1], out=offsets[1:])
+    w = w32[order]
+    outs = {}
+    secs = {}
+    for name, emb in (("onnx", onnx), ("candle", candle)):
+        emb.model.embed_encoded("talent", encoded_ids, offsets, w)  # warm
+        secs[name] = best_of(
+            2,
+            lambda emb=emb: outs.__setitem__(
+                emb.name, emb.model.embed_encoded("talent", encoded_ids, offsets, w)
+            ),
+        )
+    diff = float(np.abs(outs["candle"] - outs["onnx"]).max())
+    print(f"Candle vs ONNX, the same {n:,} encoded talents, in-process:")
+    print(
+        f"  onnx {n / secs['onnx']:,.0f} talents/s ({secs['onnx']:.2f}s), candle "
+        f"{n / secs['candle']:,.0f} talents/s ({secs['candle']:.2f}s) -> RATIO candle / onnx "
+        f"{secs['onnx'] / secs['candle']:.2f}; max |candle - onnx| = {diff:.2e}"
+    )
+    print(
+        f"  in-DB: onnx {n / db_onnx:,.0f}/s, candle {n / db_candle:,.0f}/s -> RATIO "
+        f"{db_onnx / db_candle:.2f}; max |in-DB onnx - in-process onnx| = "
+        f"{float(np.abs(sql_matrix - outs['onnx']).max()):.2e}"
+    )
+
+
+def bench_training(labels: int, threads: int) -> None:
+    t0 = time.perf_counter()
+    data = simulate(labels, seed=SEED + 1, max_days=4000)
+    t1 = time.perf_counter()
+    split = split_data(data)
+    t2 = time.perf_counter()
+    result = train(
+        split.train,
+        split.early_stop,
+        data.talents,
+        data.projects,
+        default_train_config(0, threads),
+    )
+    t3 = time.perf_counter()
+    print(
+        f"training, {data.label_count:,} simulated labels -> {split.info['train_pairs']:,} training "
+        f"pairs ({split.info['early_stop_pairs']:,} early stop), {threads} threads on "
+        f"{os.cpu_count()} cores:"
+    )
+    print(
+        f"  wall {t3 - t2:.1f}s: {len(result.history)} epochs (best {result.best_epoch}, early stop "
+        f"{'yes' if result.stopped_early else 'no'}), {result.seconds_per_epoch:.2f}s per epoch incl. "
+        f"validation; simulation {t1 - t0:.1f}s, split {t2 - t1:.1f}s"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--talents", type=int, default=100_000)
+    parser.add_argument("--model-labels", type=int, default=5_000)
+    parser.add_argument("--train-labels", type=int, default=100_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--skip-training", action="store_true")
+    args = parser.parse_args(argv)
+
+    db = current_database() + "_bench_learn"
+    ensure_database(db, recreate=True)
+    run_dbt(["build", "--exclude", "test_type:data"], database=db)
+    deploy_model(db, args.model_labels)
+    t0 = time.perf_counter()
+    load_talents(db, args.talents)
+    print(f"loaded {args.talents:,} talents in {time.perf_counter() - t0:.1f}s")
+    bench_inference(db)
+    if not args.skip_training:
+        bench_training(args.train_labels, args.threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,381 @@
+"""Issue 5 in the database: retrain -> gate -> registry -> in-database serving.
+
+A small labelled world (simulator talents/projects, match runs and feedback through
+the write path; labels follow the hidden chemistry) is trained on with a tiny
+configuration, so the whole module takes well under a minute.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+from ses_udf import learned_tower as lt
+from ses_udf import model_store
+
+from ses_ops.db import connect
+from ses_ops.dbt_runner import run_dbt
+from simulator import (
+    PROJECT_COLUMNS,
+    TALENT_COLUMNS,
+    Chemistry,
+    WorldConfig,
+    copy_statement,
+    generate_projects,
+    generate_talents,
+    write_copy,
+)
+from simulator.world import JST
+from training import retrain as rt
+from training.simulated import tokenize_project, tokenize_talent
+from training.train import TrainConfig
+
+pytestmark = pytest.mark.db
+
+START = datetime(2025, 6, 2, 9, 0, tzinfo=JST)
+N_TALENTS, N_PROJECTS, SHOWN = 240, 48, 20
+
+
+def copy_rows(conn: psycopg.Connection, table: str, rows: list[dict], columns) -> None:
+    buf = io.StringIO()
+    write_copy(rows, columns, buf)
+    with conn.cursor() as cur, cur.copy(copy_statement(table, columns)) as copy:
+        copy.write(buf.getvalue())
+
+
+@pytest.fixture(scope="module")
+def world() -> dict:
+    """Talents, projects, one match run per project (a project an hour) and feedback
+    on about half of the displayed candidates."""
+    with connect() as conn:
+        conn.execute(
+            "truncate ses.feedback_events, ses.interaction_events, ses.conversion_events, "
+            "ses.interaction_logs, ses.match_results, ses.match_runs, ses.talent_embeddings, "
+            "ses.project_embeddings, ses.talents, ses.projects, ses.model_registry "
+            "restart identity cascade"
+        )
+        rng = np.random.default_rng(41)
+        cfg = WorldConfig(seed=41)
+        window = (START - timedelta(days=30), START)
+        talents = generate_talents(rng, N_TALENTS, updated_between=window, config=cfg)
+        projects = generate_projects(rng, N_PROJECTS, updated_between=window, config=cfg)
+        copy_rows(conn, "ses.talents", talents, TALENT_COLUMNS)
+        copy_rows(conn, "ses.projects", projects, PROJECT_COLUMNS)
+        chem = Chemistry(41)
+        labels = 0
+        for i, project in enumerate(projects):
+            at = START + timedelta(hours=i)
+            shown = rng.choice(N_TALENTS, SHOWN, replace=False)
+            candidates = [
+                {"talent_id": talents[t]["id"], "rank": r + 1, "two_tower_score": 0.5}
+                for r, t in enumerate(shown)
+            ]
+            run_id = conn.execute(
+                "select ses.log_match_run(%s, %s, 'test', 'test', 'hash', 'v2', "
+                "p_created_at => %s)",
+                (project["id"], Jsonb(candidates), at),
+            ).fetchone()[0]
+            ids = dict(
+                conn.execute(
+                    "select talent_id, id from ses.interaction_logs where match_run_id = %s",
+                    (run_id,),
+                ).fetchall()
+            )
+            c = chem.score_pairs([talents[t] for t in shown], [project] * SHOWN)
+            for t, value in zip(shown, c, strict=True):
+                if rng.random() < 0.5:
+                    kind = "thumbs_up" if value > 0.3 else "thumbs_down"
+                    conn.execute(
+                        "select ses.record_feedback(%s, %s, 'sales-t', 'gui', null, %s)",
+                        (ids[talents[t]["id"]], kind, at + timedelta(minutes=30)),
+                    )
+                    labels += 1
+        yield {"talents": talents, "projects": projects, "labels": labels}
+        conn.execute("truncate ses.model_registry")
+        model_store.clear()
+
+
+def config(tmp: Path, **kw) -> rt.RetrainConfig:
+    train = TrainConfig(
+        epochs=3, patience=3, num_threads=1, seed=kw.pop("seed", 0), sparse_lr=1e-3, lr=1e-3,
+        mirror_init=True,
+    )  # fmt: skip
+    return rt.RetrainConfig(min_labels=100, model_dir=tmp, train=train, **kw)
+
+
+AS_OF_A = START + timedelta(days=3)
+AS_OF_B = START + timedelta(days=4)
+
+
+def registry(conn: psycopg.Connection) -> dict[str, tuple]:
+    return {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "select version, status, onnx_model is not null, candle_weights is not null, reason "
+            "from ses.model_registry"
+        )
+    }
+
+
+def test_retrain_triggers_r43(world, conn) -> None:
+    cfg = config(Path("/nonexistent"))
+    assert rt.due(conn, START - timedelta(days=1), cfg) == (
+        False,
+        f"0 labels, the first training needs {cfg.min_labels}",
+    )
+    ok, why = rt.due(conn, AS_OF_A, cfg)
+    assert ok and why.startswith(f"first training: {world['labels']} labels")
+    conn.execute(
+        "insert into ses.model_registry (version, status, trained_at, labeled_count, reason) "
+        "values ('20250605', 'rejected', %s, %s, 'test')",
+        (AS_OF_A, world["labels"] - 10),
+    )
+    try:
+        assert not rt.due(conn, AS_OF_A + timedelta(days=6), cfg)[0]
+        assert rt.due(conn, AS_OF_A + timedelta(days=7), cfg)[1].startswith("weekly")
+        few = rt.RetrainConfig(retrain_new_labels=10, min_labels=100)
+        assert rt.due(conn, AS_OF_A, few)[1].startswith("10 new labels since 20250605")
+        report = rt.retrain_if_due(conn, AS_OF_A + timedelta(days=1), cfg, log=lambda s: None)
+        assert report.status == "not_due" and report.exit_code == 0
+        # the version of that day is taken: the next one gets a suffix
+        assert rt.unique_version(conn, AS_OF_A.date(), Path("/nonexistent")) == "20250605-2"
+    finally:
+        conn.execute("delete from ses.model_registry")
+
+
+def test_deploy_then_gate_refuses_and_keeps_the_active_model(world, conn, tmp_path, monkeypatch):
+    logs: list[str] = []
+    a = rt.retrain(conn, config(tmp_path, min_auc=0.0), as_of=AS_OF_A, log=logs.append)
+    assert a.status == "deployed" and a.version == "20250605" and a.exit_code == 0
+    assert sorted(Path(p).name for p in a.files.values()) == [
+        "two_tower_20250605.json",
+        "two_tower_20250605.onnx",
+        "two_tower_20250605.safetensors",
+    ]
+    meta = json.loads((tmp_path / "two_tower_20250605.json").read_text())
+    assert meta["training_data"]["label_count"] == world["labels"]
+    assert meta["metrics"]["learned"]["auc"] == a.metrics["learned"]["auc"]
+    assert {"learned", "hash"} <= set(meta["metrics"])
+    assert any("hash v2" in line for line in logs)  # printed side by side
+    row = conn.execute(
+        "select status, labeled_count, metrics -> 'hash' ->> 'auc', onnx_sha256, "
+        "metadata ->> 'id_scheme', length(onnx_model) + length(candle_weights) "
+        "from ses.model_registry where version = %s",
+        (a.version,),
+    ).fetchone()
+    assert row[0] == "active" and row[1] == world["labels"]
+    assert float(row[2]) == pytest.approx(a.metrics["hash"]["auc"])
+    assert row[3] == a.sha256["onnx"] and row[4] == lt.ID_SCHEME
+    assert row[5] < 8 * 2**20  # both files of a compact model: a few MB
+
+    # 1. below the AUC gate
+    refused = rt.retrain(conn, config(tmp_path, min_auc=0.99), as_of=AS_OF_B, log=lambda s: None)
+    assert refused.status == "rejected" and refused.exit_code == 2
+    assert "not above the gate 0.99" in refused.reason
+    # 2. worse than the active model on the same split (the active one was evaluated)
+    assert refused.metrics["active"]["version"] == "20250605"
+    worse = rt.retrain(
+        conn, config(tmp_path, min_auc=0.0, max_auc_drop=-0.5), as_of=AS_OF_B, log=lambda s: None
+    )
+    assert worse.status == "rejected" and "worse than the active model's" in worse.reason
+    # 3. an export that does not reproduce PyTorch
+    original = lt.OnnxModel._forward
+    monkeypatch.setattr(lt.OnnxModel, "_forward", lambda self, *a: original(self, *a) + 1e-3)
+    broken = rt.retrain(conn, config(tmp_path, min_auc=0.0), as_of=AS_OF_B, log=lambda s: None)
+    monkeypatch.undo()
+    assert broken.status == "rejected" and "export verification failed" in broken.reason
+    # 4. the CLI: exit code 2 and the reason
+    code = rt.main(["--as-of", "2025-06-06", "--min-auc", "0.99", "--min-labels", "100",
+                    "--epochs", "2", "--threads", "1", "--model-dir", str(tmp_path)])  # fmt: skip
+    assert code == 2
+
+    reg = registry(conn)
+    assert reg["20250605"][0] == "active"
+    rejected = {v: r for v, r in reg.items() if v != "20250605"}
+    assert len(rejected) == 4
+    assert all(r[0] == "rejected" and not r[1] and not r[2] and r[3] for r in rejected.values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        Path(p).name for p in a.files.values()
+    )
+    assert conn.execute("select ses.active_model_version()").fetchone()[0] == "20250605"
+
+
+def sql_embeddings(conn, backend: str, side: str, ids: list[int]) -> np.ndarray:
+    relation = f"ses_intermediate.int_{side}_tokens"
+    rows = conn.execute(
+        f"""
+        with t as (
+            select array_agg(entity_id order by entity_id, token_position) as o,
+                   array_agg(token order by entity_id, token_position) as tk,
+                   array_agg(weight order by entity_id, token_position) as w
+            from {relation} where entity_id = any(%s)
+        )
+        select b.entity_id, b.embedding
+        from t, ses.embed_tower_batch(%s, 256, %s, %s, t.o, t.tk, t.w) as b
+        order by b.entity_id
+        """,
+        (ids, backend, side, ids),
+    ).fetchall()
+    assert [r[0] for r in rows] == sorted(ids)
+    return np.stack([np.frombuffer(r[1], dtype="<f4") for r in rows])
+
+
+def bags_of(conn, side: str, ids: list[int]) -> list[tuple[list, list]]:
+    bags = rt._bags(conn, side, sorted(ids))
+    return [bags[i] for i in sorted(ids)]
+
+
+def test_hot_reload_and_sql_equals_in_process(world, conn, tmp_path):
+    """A session opened before the deploy serves the new model on its next call."""
+    ids = [t["id"] for t in world["talents"][:40]]
+    with connect() as session:
+        first = session.execute("select ses.embedder_version('onnx', 256)").fetchone()[0]
+        assert first == "20250605"
+        before = sql_embeddings(session, "onnx", "talent", ids)
+
+        b = rt.retrain(
+            conn, config(tmp_path, min_auc=0.0, seed=7), as_of=AS_OF_B, log=lambda s: None
+        )
+        assert b.status == "deployed", b.reason
+        assert b.previous_version == "20250605"
+        assert registry(conn)["20250605"][0] == "retired"
+
+        assert (
+            session.execute("select ses.embedder_version('onnx', 256)").fetchone()[0] == b.version
+        )
+        assert (
+            session.execute("select ses.embedder_version('candle', 256)").fetchone()[0] == b.version
+        )
+        after = sql_embeddings(session, "onnx", "talent", ids)
+        assert np.abs(after - before).max() > 1e-3
+
+        # the database's output equals the same bytes run in this process
+        loaded = {
+            backend: model_store.active_model(model_store.PsycopgDb(conn), backend).model
+            for backend in ("onnx", "candle")
+        }
+        bags = bags_of(conn, "talent", ids)
+        local = loaded["onnx"].embed_batch("talent", bags)
+        assert np.abs(after - local).max() <= 1e-6
+        candle_sql = sql_embeddings(session, "candle", "talent", ids)
+        assert np.abs(candle_sql - loaded["candle"].embed_batch("talent", bags)).max() <= 1e-6
+        assert np.abs(candle_sql - after).max() <= 1e-5
+        pids = [p["id"] for p in world["projects"][:10]]
+        proj = sql_embeddings(session, "onnx", "project", pids)
+        assert (
+            np.abs(
+                proj - loaded["onnx"].embed_batch("project", bags_of(conn, "project", pids))
+            ).max()
+            <= 1e-6
+        )
+        # online scores use the project tower for the project and the talent tower for talents
+        scores = session.execute(
+            "select talent_id, two_tower_score from ses.two_tower_project_scores('onnx', 256, %s, %s, %s)",
+            (pids[0], ids, [0.0] * len(ids)),
+        ).fetchall()
+        expected = (after @ proj[0] + 1.0) / 2.0
+        got = np.array([s for _, s in sorted(scores)])
+        assert np.abs(got - expected).max() <= 1e-5
+
+
+def test_run_match_logs_the_model_version(world, conn):
+    active = conn.execute("select ses.active_model_version()").fetchone()[0]
+    onnx = {"two_tower_embedder": "onnx"}
+    # Only the report view (nothing depends on it): renders ses.two_tower_config() with onnx.
+    run_dbt(
+        [
+            "build",
+            "--select",
+            "model_evaluation",
+            "--exclude",
+            "test_type:data",
+            "--vars",
+            json.dumps(onnx),
+        ]
+    )
+    try:
+        project = world["projects"][0]["id"]
+        run_id = conn.execute("select ses.run_match(%s, 5)", (project,)).fetchone()[0]
+        logged = conn.execute(
+            "select distinct two_tower_embedder, two_tower_version from ses.interaction_logs "
+            "where match_run_id = %s",
+            (run_id,),
+        ).fetchall()
+        assert logged == [("onnx", active)]
+        row = conn.execute(
+            "select exposures from ses.model_evaluation where two_tower_embedder = 'onnx' "
+            "and two_tower_version = %s",
+            (active,),
+        ).fetchone()
+        assert row is not None and row[0] >= 1
+    finally:
+        run_dbt(["build", "--select", "model_evaluation", "--exclude", "test_type:data"])
+
+
+def test_corrupt_or_missing_model_fails_loudly(world, conn):
+    active = conn.execute("select ses.active_model_version()").fetchone()[0]
+    original, metadata = conn.execute(
+        "select onnx_model, metadata from ses.model_registry where version = %s", (active,)
+    ).fetchone()
+    with connect() as session:
+        session.execute("select ses.embedder_version('onnx', 256)")  # warm cache
+        try:
+            conn.execute(
+                "update ses.model_registry set onnx_model = overlay(onnx_model placing '\\xdeadbeef'::bytea "
+                "from 1000) where version = %s",
+                (active,),
+            )
+            with pytest.raises(
+                psycopg.Error, match=rf"active model {active} cannot be served by onnx.*sha256"
+            ):
+                session.execute("select ses.embedder_version('onnx', 256)")
+            # a truncated model whose metadata no longer pins the hash: unreadable
+            conn.execute(
+                "update ses.model_registry set onnx_model = substring(onnx_model from 1 for 5000), "
+                "metadata = metadata - 'files' where version = %s",
+                (active,),
+            )
+            with pytest.raises(psycopg.Error, match="corrupt or unreadable"):
+                session.execute("select ses.embedder_version('onnx', 256)")
+        finally:
+            conn.execute(
+                "update ses.model_registry set onnx_model = %s, metadata = %s where version = %s",
+                (original, Jsonb(metadata), active),
+            )
+        assert session.execute("select ses.embedder_version('onnx', 256)").fetchone()[0] == active
+        conn.execute(
+            "update ses.model_registry set status = 'retired' where version = %s", (active,)
+        )
+        try:
+            with pytest.raises(psycopg.Error, match=r"no active model in ses\.model_registry"):
+                session.execute("select ses.embedder_version('onnx', 256)")
+        finally:
+            conn.execute("select ses.activate_model(%s)", (active,))
+
+
+def test_pipeline_is_deterministic_for_a_seed(world, conn, tmp_path):
+    runs = [
+        rt.retrain(conn, config(tmp_path, dry_run=True, seed=s), as_of=AS_OF_B, log=lambda s: None)
+        for s in (3, 3, 4)
+    ]
+    assert all(r.status == "evaluated" for r in runs)
+    assert runs[0].sha256 == runs[1].sha256
+    assert runs[0].metrics["learned"] == runs[1].metrics["learned"]
+    assert runs[0].sha256 != runs[2].sha256
+    assert list(tmp_path.iterdir()) == []  # a dry run writes nothing
+
+
+def test_python_tokenizer_matches_the_sql_views(world, conn):
+    for side, rows, fn in (
+        ("talent", world["talents"], tokenize_talent),
+        ("project", world["projects"], tokenize_project),
+    ):
+        bags = rt._bags(conn, side, [r["id"] for r in rows])
+        for r in rows:
+            assert fn(r) == bags[r["id"]], (side, r["id"])

@@ -1,0 +1,619 @@
+"""The learning loop's retrain job (SPEC R-40..R-45): labels -> model -> gate -> deploy.
+
+    python -m training.retrain [--if-due] [--as-of 2025-05-15] [--weak-negatives] ...
+
+1. Reads the exposures of ses.interaction_logs (shown up to the as-of time) with their
+   ses.training_labels label and ses.interaction_outcomes outcome, and the tokens of
+   the talents / projects involved from ses_intermediate.int_talent_tokens /
+   int_project_tokens (psycopg 3, the PG* environment).
+2. Splits without leakage (time by default; training.dataset), trains the two-tower
+   model with fixed seeds (training.train), exports it to ONNX + safetensors in memory
+   and verifies both against PyTorch (training.export).
+3. Evaluates on the held-out split, per project over its exposed candidates: the new
+   model (through the exported ONNX, i.e. what would be served), the hash baseline and
+   the active model, printed side by side and stored in ses.model_registry.metrics.
+4. Gate (R-42): deploy only if the new model's held-out AUC > ``min_auc`` (0.7) and is
+   not below the active model's AUC on the same split (minus ``max_auc_drop``, 0).
+   Deploying writes models/two_tower_<version>.onnx / .safetensors / .json and, in one
+   transaction, inserts the registry row (with the bytes the database serves from) and
+   activates it (ses.activate_model). A refused candidate is recorded as ``rejected``
+   with its metrics and reason, without bytes or files. Any failure keeps the active
+   model; the command then exits non-zero with the reason (1: error, 2: gate refused).
+
+Versions are YYYYMMDD of the as-of date in JST (the data's newest label by default),
+with -2, -3 ... when taken. Triggers (R-43, ``--if-due``): no model trained yet and at
+least ``min_labels`` labels, or 7 days since the last training, or 500 labels more than
+at the last training ("training" = any registry row, rejected ones included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import psycopg
+from psycopg.types.json import Jsonb
+from ses_udf import learned_tower as lt
+from ses_udf import model_store
+
+from training.dataset import (
+    Exposure,
+    LabelledData,
+    evaluate_embedder,
+    format_table,
+    hash_embed,
+    served_embed,
+    split_data,
+)
+from training.export import ExportVerificationError, ModelArtifacts, build_artifacts
+from training.train import TrainConfig, train
+
+JST = ZoneInfo("Asia/Tokyo")
+REPO = Path(__file__).resolve().parents[1]
+LOCK_KEY = "ses_match.retrain"
+
+Log = Callable[[str], None]
+
+
+class RetrainError(RuntimeError):
+    """The retrain could not produce a candidate (the active model stays)."""
+
+
+def default_train_config(seed: int = 0, threads: int = 2) -> TrainConfig:
+    """The retrain job's training settings, chosen on the simulator's labels with
+    python -m training.learning_curve (docs in README): at the library defaults
+    (learning rates 1e-2 / 1e-3, random towers) the towers overfit within two epochs
+    and rank below the hash baseline; mirror initialisation starts from the weighted
+    bag-of-tokens cosine, small steps keep that signal, and early stopping on the
+    validation loss is steadier than on AUC with few labels."""
+    return TrainConfig(
+        seed=seed,
+        sparse_lr=1e-4,
+        lr=1e-4,
+        mirror_init=True,
+        early_stopping_metric="loss",
+        num_threads=threads,
+    )
+
+
+@dataclass
+class RetrainConfig:
+    seed: int = 0
+    split: str = "time"
+    valid_fraction: float = 0.2
+    early_stop_fraction: float = 0.1
+    weak_negatives: bool = False  # R-45 switch
+    min_labels: int = 500
+    min_auc: float = 0.7  # R-42
+    max_auc_drop: float = 0.0  # allowed AUC loss against the active model
+    retrain_every_days: int = 7  # R-43
+    retrain_new_labels: int = 500  # R-43
+    model_dir: Path = REPO / "models"
+    dry_run: bool = False  # evaluate and report; write nothing
+    train: TrainConfig = field(default_factory=default_train_config)
+
+    def validate(self) -> None:
+        if self.split not in ("time", "project"):
+            raise ValueError(f"split must be 'time' or 'project', got {self.split!r}")
+        if not 0.0 <= self.min_auc < 1.0:
+            raise ValueError(f"min_auc must lie in [0, 1), got {self.min_auc}")
+        if self.min_labels < 10:
+            raise ValueError(f"min_labels must be >= 10, got {self.min_labels}")
+        self.train.validate()
+
+
+@dataclass
+class RetrainReport:
+    status: str  # deployed | rejected | failed | not_due | evaluated (dry run)
+    reason: str
+    version: str | None = None
+    previous_version: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    snapshot: dict[str, Any] = field(default_factory=dict)
+    split: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    sha256: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return {"deployed": 0, "not_due": 0, "evaluated": 0, "rejected": 2}.get(self.status, 1)
+
+    def table(self) -> str:
+        rows = [(name, m) for name, m in self.metrics.get("holdout", {}).items() if m]
+        return format_table(rows) if rows else "(no held-out metrics)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------- data
+
+
+EXPOSURES_SQL = """
+select il.id, il.talent_id, il.project_id, extract(epoch from il.created_at)::float8,
+       tl.label::float8, tl.signal_source, coalesce(io.outcome = 'no_response', false)
+from ses.interaction_logs as il
+left join ses.training_labels as tl on tl.interaction_id = il.id
+left join ses.interaction_outcomes as io on io.interaction_id = il.id
+where il.created_at <= %s
+order by il.id
+"""
+
+TOKENS_SQL = """
+select entity_id, array_agg(token order by token_position), array_agg(weight order by token_position)
+from ses_intermediate.int_{side}_tokens
+where entity_id = any(%s)
+group by entity_id
+"""
+
+
+def _bags(conn: psycopg.Connection, side: str, ids: list[int]) -> dict[int, tuple[list, list]]:
+    bags: dict[int, tuple[list, list]] = {i: ([], []) for i in ids}
+    for entity_id, tokens, weights in conn.execute(TOKENS_SQL.format(side=side), (ids,)):
+        bags[int(entity_id)] = (list(tokens), [float(w) for w in weights])
+    return bags
+
+
+def load_labelled_data(conn: psycopg.Connection, as_of: datetime) -> LabelledData:
+    """Exposures shown up to ``as_of`` with labels, and the token bags they involve."""
+    exposures = [
+        Exposure(int(i), int(t), int(p), float(ts), lab, src, bool(nr))
+        for i, t, p, ts, lab, src, nr in conn.execute(EXPOSURES_SQL, (as_of,))
+    ]
+    labelled = [e for e in exposures if e.label is not None]
+    talents = _bags(conn, "talent", sorted({e.talent_id for e in exposures}))
+    projects = _bags(conn, "project", sorted({e.project_id for e in exposures}))
+    last = max((e.created_at for e in labelled), default=None)
+    snapshot = {
+        "source": "database",
+        "database": conn.info.dbname,
+        "as_of": as_of.isoformat(),
+        "label_count": len(labelled),
+        "exposures": len(exposures),
+        "positive_labels": sum(e.label >= 0.5 for e in labelled),
+        "max_label_at": None
+        if last is None
+        else datetime.fromtimestamp(last, JST).isoformat(timespec="seconds"),
+        "talents": len(talents),
+        "projects": len(projects),
+    }
+    return LabelledData(exposures, talents, projects, snapshot)
+
+
+def label_count(conn: psycopg.Connection, as_of: datetime) -> int:
+    return conn.execute(
+        "select count(*) from ses.training_labels where created_at <= %s", (as_of,)
+    ).fetchone()[0]
+
+
+# ------------------------------------------------------------------------ triggers
+
+
+def last_training(conn: psycopg.Connection) -> dict[str, Any] | None:
+    row = conn.execute(
+        "select version, status, trained_at, labeled_count from ses.model_registry "
+        "order by trained_at desc, created_at desc limit 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return {"version": row[0], "status": row[1], "trained_at": row[2], "labeled_count": row[3]}
+
+
+def due(conn: psycopg.Connection, now: datetime, config: RetrainConfig) -> tuple[bool, str]:
+    """R-43: (due?, why)."""
+    labels = label_count(conn, now)
+    last = last_training(conn)
+    if last is None:
+        if labels >= config.min_labels:
+            return True, f"first training: {labels} labels >= {config.min_labels}"
+        return False, f"{labels} labels, the first training needs {config.min_labels}"
+    age = now - last["trained_at"]
+    grown = labels - last["labeled_count"]
+    if age >= timedelta(days=config.retrain_every_days):
+        return True, f"weekly: last training {last['version']} is {age.days} days old"
+    if grown >= config.retrain_new_labels:
+        return True, f"{grown} new labels since {last['version']} (>= {config.retrain_new_labels})"
+    return False, (
+        f"last training {last['version']} is {age.days} days old and "
+        f"{grown} labels behind (weekly / +{config.retrain_new_labels} labels)"
+    )
+
+
+# ------------------------------------------------------------------------ pipeline
+
+
+def _jst_date(moment: datetime) -> date:
+    return moment.astimezone(JST).date()
+
+
+def unique_version(conn: psycopg.Connection, day: date, model_dir: Path) -> str:
+    """YYYYMMDD, or YYYYMMDD-n when the registry (or the model folder) has it already."""
+    base = day.strftime("%Y%m%d")
+    taken = {
+        r[0]
+        for r in conn.execute(
+            "select version from ses.model_registry where version = %s or version like %s",
+            (base, base + "-%"),
+        )
+    }
+    version, n = base, 1
+    while version in taken or (model_dir / f"two_tower_{version}.onnx").exists():
+        n += 1
+        version = f"{base}-{n}"
+    return version
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, float) and math.isfinite(x)
+
+
+def gate(
+    learned: dict[str, Any], active: dict[str, Any] | None, config: RetrainConfig
+) -> tuple[bool, str]:
+    """R-42: (deploy?, why)."""
+    a = learned.get("auc")
+    if not _finite(a):
+        return False, "held-out AUC is undefined (one label class only)"
+    if not a > config.min_auc:
+        return False, f"held-out AUC {a:.4f} is not above the gate {config.min_auc}"
+    if active is not None:
+        b = active.get("auc")
+        if _finite(b) and a < b - config.max_auc_drop:
+            return False, (
+                f"held-out AUC {a:.4f} is worse than the active model's {b:.4f} on the same split"
+            )
+    return True, f"held-out AUC {a:.4f} > {config.min_auc}" + (
+        f" and >= active {active['auc']:.4f}" if active and _finite(active.get("auc")) else ""
+    )
+
+
+def _active_for_eval(conn: psycopg.Connection, log: Log) -> tuple[str | None, Any, str | None]:
+    """(version, loaded onnx model or None, problem) of the active model."""
+    key = model_store.active_key(model_store.PsycopgDb(conn))
+    if key is None:
+        return None, None, None
+    try:
+        loaded = model_store.active_model(model_store.PsycopgDb(conn), "onnx")
+    except model_store.ModelUnavailableError as exc:
+        log(f"warning: the active model cannot be evaluated: {exc}")
+        return key[0], None, str(exc)
+    return loaded.version, loaded.model, None
+
+
+def retrain(
+    conn: psycopg.Connection,
+    config: RetrainConfig | None = None,
+    *,
+    as_of: datetime | None = None,
+    log: Log = print,
+) -> RetrainReport:
+    """Train, evaluate, gate and (maybe) deploy one candidate. Raises RetrainError when no
+    candidate could be produced; a refused candidate is a report with status rejected."""
+    config = config or RetrainConfig()
+    config.validate()
+    if not conn.execute("select pg_try_advisory_lock(hashtext(%s))", (LOCK_KEY,)).fetchone()[0]:
+        raise RetrainError("another retrain holds the lock on this database; try again later")
+    try:
+        return _retrain(conn, config, as_of, log)
+    finally:
+        conn.execute("select pg_advisory_unlock(hashtext(%s))", (LOCK_KEY,))
+
+
+def _retrain(
+    conn: psycopg.Connection, config: RetrainConfig, as_of: datetime | None, log: Log
+) -> RetrainReport:
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    explicit_as_of = as_of is not None
+    as_of = as_of or conn.execute("select now()").fetchone()[0]
+    data = load_labelled_data(conn, as_of)
+    snap = data.snapshot
+    seconds["load"] = time.perf_counter() - t0
+    if snap["label_count"] < config.min_labels:
+        raise RetrainError(
+            f"only {snap['label_count']} labels up to {as_of.isoformat()} "
+            f"(min_labels {config.min_labels}): nothing trained"
+        )
+    try:
+        split = split_data(
+            data,
+            config.split,
+            config.valid_fraction,
+            config.early_stop_fraction,
+            weak_negatives=config.weak_negatives,
+        )
+    except ValueError as exc:
+        raise RetrainError(f"cannot split the labels: {exc}") from exc
+    if split.info["holdout_labelled_pairs"] == 0 or not split.early_stop:
+        raise RetrainError(f"the split left no held-out or early-stopping labels: {split.info}")
+    log(
+        f"labels {snap['label_count']} (as of {as_of:%Y-%m-%d %H:%M %Z}), train "
+        f"{split.info['train_pairs']} pairs, early stop {split.info['early_stop_pairs']}, "
+        f"held out {split.info['holdout_labelled_pairs']} labelled of "
+        f"{split.info['holdout_candidates']} candidates in {split.info['holdout_projects']} projects"
+    )
+
+    t1 = time.perf_counter()
+    result = train(split.train, split.early_stop, data.talents, data.projects, config.train)
+    seconds["train"] = time.perf_counter() - t1
+    day = _jst_date(as_of if explicit_as_of else datetime.fromisoformat(snap["max_label_at"]))
+    version = unique_version(conn, day, Path(config.model_dir))
+    log(
+        f"trained {version}: best epoch {result.best_epoch} of {len(result.history)} "
+        f"in {seconds['train']:.1f}s"
+    )
+
+    report = RetrainReport(
+        status="failed", reason="", version=version, snapshot=snap, split=split.info
+    )
+    t2 = time.perf_counter()
+    try:
+        artifacts = build_artifacts(
+            result.model, version, training=result.summary(), seed=config.seed
+        )
+    except (ExportVerificationError, lt.ModelFileError) as exc:
+        report.reason = f"export verification failed: {exc}"
+        _record(conn, config, report, None, as_of, "rejected", log)
+        return report
+    seconds["export"] = time.perf_counter() - t2
+    report.sha256 = {k: v["sha256"] for k, v in artifacts.metadata["files"].items()}
+
+    t3 = time.perf_counter()
+    holdout = split.holdout
+    served = lt.load_model("onnx", artifacts.onnx, artifacts.metadata)
+    learned = evaluate_embedder(served_embed(served), holdout, data.talents, data.projects)
+    baseline = evaluate_embedder(hash_embed(), holdout, data.talents, data.projects)
+    active_version, active_model, active_problem = _active_for_eval(conn, log)
+    active = (
+        evaluate_embedder(served_embed(active_model), holdout, data.talents, data.projects)
+        if active_model is not None
+        else None
+    )
+    seconds["evaluate"] = time.perf_counter() - t3
+    report.previous_version = active_version
+    report.metrics = {
+        "holdout": {
+            f"learned {version}": learned,
+            "hash v2": baseline,
+            **({f"active {active_version}": active} if active is not None else {}),
+        },
+        "learned": learned,
+        "hash": baseline,
+        "active": None if active is None else {**active, "version": active_version},
+        "active_problem": active_problem,
+        "early_stop": result.best_metrics,
+    }
+    log(report.table())
+
+    ok, why = gate(learned, active, config)
+    report.metrics["gate"] = {
+        "passed": ok,
+        "reason": why,
+        "min_auc": config.min_auc,
+        "max_auc_drop": config.max_auc_drop,
+    }
+    artifacts.metadata["metrics"] = {k: report.metrics[k] for k in ("learned", "hash", "active")}
+    artifacts.metadata["training_data"] = {
+        **snap,
+        "split": split.info,
+        "weak_negatives": config.weak_negatives,
+        "seed": config.seed,
+    }
+    seconds["total"] = time.perf_counter() - t0
+    report.seconds = seconds
+    if config.dry_run:
+        report.status, report.reason = "evaluated", f"dry run, gate would say: {why}"
+        return report
+    if not ok:
+        report.reason = f"gate refused: {why}"
+        _record(conn, config, report, None, as_of, "rejected", log)
+        return report
+    report.reason = why
+    _record(conn, config, report, artifacts, as_of, "active", log)
+    return report
+
+
+def _record(
+    conn: psycopg.Connection,
+    config: RetrainConfig,
+    report: RetrainReport,
+    artifacts: ModelArtifacts | None,
+    as_of: datetime,
+    status: str,
+    log: Log,
+) -> None:
+    """Write the registry row (and, when deploying, the files first); on any error the
+    files are removed and the active model is untouched."""
+    if config.dry_run:
+        return
+    snap = report.snapshot
+    paths: dict[str, Path] = {}
+    try:
+        if artifacts is not None:
+            paths = artifacts.write(config.model_dir)
+        with conn.transaction():
+            conn.execute(
+                "insert into ses.model_registry (version, status, trained_at, labeled_count, "
+                "max_label_at, metrics, metadata, onnx_model, candle_weights, reason) "
+                "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    report.version,
+                    "candidate" if artifacts is not None else "rejected",
+                    as_of,
+                    snap["label_count"],
+                    snap["max_label_at"],
+                    Jsonb(_jsonable(report.metrics)),
+                    Jsonb(_jsonable(artifacts.metadata if artifacts else {"snapshot": snap})),
+                    None if artifacts is None else artifacts.onnx,
+                    None if artifacts is None else artifacts.safetensors,
+                    report.reason,
+                ),
+            )
+            if status == "active":
+                conn.execute("select ses.activate_model(%s, %s)", (report.version, report.reason))
+    except BaseException as exc:
+        for p in paths.values():
+            p.unlink(missing_ok=True)
+        if not isinstance(exc, Exception):
+            raise
+        report.status = "failed"
+        report.reason = f"could not record model {report.version}: {exc}"
+        raise RetrainError(report.reason) from exc
+    report.status = "deployed" if status == "active" else "rejected"
+    report.files = {k: str(v) for k, v in paths.items()}
+    log(
+        f"model {report.version}: {report.status} ({report.reason})"
+        + (f"; files {', '.join(sorted(report.files.values()))}" if report.files else "")
+    )
+
+
+def _jsonable(x: Any) -> Any:
+    """NaN / inf -> None (jsonb has no NaN), numpy scalars -> Python."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return float(x) if math.isfinite(float(x)) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, (Path, datetime, date)):
+        return str(x)
+    return x
+
+
+def retrain_if_due(
+    conn: psycopg.Connection,
+    now: datetime,
+    config: RetrainConfig | None = None,
+    *,
+    log: Log = print,
+) -> RetrainReport:
+    """R-43 hook entry point: retrain as of ``now`` when due. Never raises for a refused
+    or impossible retrain (status rejected / failed, the reason says why): a scheduler
+    or the simulated loop carries on with the active model."""
+    config = config or RetrainConfig()
+    is_due, why = due(conn, now, config)
+    if not is_due:
+        return RetrainReport(status="not_due", reason=why)
+    log(f"retrain due: {why}")
+    try:
+        report = retrain(conn, config, as_of=now, log=log)
+    except RetrainError as exc:
+        return RetrainReport(status="failed", reason=str(exc))
+    report.reason = f"{why}; {report.reason}"
+    return report
+
+
+class RetrainHook:
+    """Nightly hook for simulator.loop.ClosedLoop: retrain_if_due at the end of the
+    simulated day (JST); the report lands in ``reports`` and the day's notes."""
+
+    def __init__(self, config: RetrainConfig | None = None, log: Log = print) -> None:
+        self.config = config or RetrainConfig()
+        self.log = log
+        self.reports: list[tuple[date, RetrainReport]] = []
+
+    def __call__(self, ctx: Any) -> None:
+        now = datetime.combine(ctx.day, dtime(23, 59, 59), tzinfo=JST)
+        report = retrain_if_due(ctx.loop.conn, now, self.config, log=self.log)
+        self.reports.append((ctx.day, report))
+        ctx.summary.notes["retrain"] = report.status
+        if report.version:
+            ctx.summary.notes["retrain_version"] = report.version
+        learned = report.metrics.get("learned")
+        if learned:
+            ctx.summary.notes["retrain_auc"] = round(learned["auc"], 4)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _as_of(text: str) -> datetime:
+    """A date (end of that JST day) or an ISO timestamp (JST when naive)."""
+    try:
+        d = date.fromisoformat(text)
+        return datetime.combine(d, dtime(23, 59, 59), tzinfo=JST)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--as-of {text!r} is not a date or timestamp") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m training.retrain", description=__doc__.split("\n\n")[0]
+    )
+    ap.add_argument("--if-due", action="store_true", help="only when R-43 says so")
+    ap.add_argument("--as-of", type=_as_of, help="labels shown up to this date/time (JST)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--split", choices=("time", "project"), default="time")
+    ap.add_argument("--weak-negatives", action="store_true", help="R-45: no_response as 0.0 x 0.3")
+    ap.add_argument("--min-labels", type=int, default=500)
+    ap.add_argument("--min-auc", type=float, default=0.7, help="R-42 gate (default 0.7)")
+    ap.add_argument("--max-auc-drop", type=float, default=0.0)
+    ap.add_argument("--model-dir", type=Path, default=REPO / "models")
+    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--patience", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dry-run", action="store_true", help="train and evaluate, record nothing")
+    ap.add_argument("--dbname", help="database (default: PGDATABASE)")
+    ap.add_argument("--json", action="store_true", help="print the report as JSON at the end")
+    args = ap.parse_args(argv)
+
+    tc = dataclasses.replace(
+        default_train_config(args.seed, args.threads), epochs=args.epochs, patience=args.patience
+    )
+    config = RetrainConfig(
+        seed=args.seed,
+        split=args.split,
+        weak_negatives=args.weak_negatives,
+        min_labels=args.min_labels,
+        min_auc=args.min_auc,
+        max_auc_drop=args.max_auc_drop,
+        model_dir=args.model_dir,
+        dry_run=args.dry_run,
+        train=tc,
+    )
+    from ses_ops.db import connect
+
+    try:
+        with connect(dbname=args.dbname) as conn:
+            active = conn.execute("select ses.active_model_version()").fetchone()[0]
+            if args.if_due:
+                now = args.as_of or conn.execute("select now()").fetchone()[0]
+                report = retrain_if_due(conn, now, config)
+            else:
+                report = retrain(conn, config, as_of=args.as_of)
+    except (RetrainError, ValueError, psycopg.Error) as exc:
+        print(f"retrain failed: {exc}", file=sys.stderr)
+        print("the active model is unchanged", file=sys.stderr)
+        return 1
+    if report.status in ("rejected", "failed"):
+        print(f"retrain {report.status}: {report.reason}", file=sys.stderr)
+        print(f"the active model stays {active or '(none)'}", file=sys.stderr)
+    else:
+        print(f"retrain {report.status}: {report.reason}")
+    if args.json:
+        print(json.dumps(_jsonable(report.to_dict()), ensure_ascii=False, indent=2))
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
