@@ -19,7 +19,6 @@ baseline measured in the same run:
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import time
 from datetime import datetime
@@ -31,10 +30,11 @@ from ses_udf import model_store
 from ses_udf.embedders import create_embedder
 from ses_udf.hash_tower import embedding_rows, group_tokens
 
+from benchmarks.common import TOKEN_ARRAYS, best_of, copy_rows
 from ses_ops.db import connect, current_database
 from ses_ops.dbt_runner import run_dbt
 from ses_ops.ensure_database import ensure_database
-from simulator import TALENT_COLUMNS, WorldConfig, copy_statement, generate_talents, write_copy
+from simulator import TALENT_COLUMNS, WorldConfig, generate_talents
 from simulator.world import JST
 from training.dataset import split_data
 from training.export import build_artifacts
@@ -43,25 +43,6 @@ from training.simulated import simulate
 from training.train import train
 
 SEED = 20250401
-
-TOKEN_ARRAYS = """
-    create temp table bench_token_arrays as
-    select
-        (select array_agg(talent_id order by talent_id) from ses_staging.stg_ses__talents) as ids,
-        array_agg(entity_id order by entity_id, token_position) as owners,
-        array_agg(token order by entity_id, token_position) as tokens,
-        array_agg(weight order by entity_id, token_position) as weights
-    from ses_intermediate.int_talent_tokens
-"""
-
-
-def best_of(n: int, fn) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def deploy_model(db: str, labels: int) -> str:
@@ -96,12 +77,9 @@ def load_talents(db: str, n: int) -> None:
     rng = np.random.default_rng(7)
     window = (datetime(2025, 1, 1, tzinfo=JST), datetime(2025, 4, 1, tzinfo=JST))
     rows = generate_talents(rng, n, updated_between=window, config=WorldConfig(seed=SEED))
-    buf = io.StringIO()
-    write_copy(rows, TALENT_COLUMNS, buf)
     with connect(dbname=db) as conn:
         conn.execute("truncate ses.talents cascade")
-        with conn.cursor() as cur, cur.copy(copy_statement("ses.talents", TALENT_COLUMNS)) as cp:
-            cp.write(buf.getvalue())
+        copy_rows(conn, "ses.talents", rows, TALENT_COLUMNS)
         conn.execute("analyze ses.talents")
 
 

@@ -10,7 +10,6 @@ baseline measured in the same run.
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import time
 from datetime import datetime
@@ -20,6 +19,7 @@ from ses_udf.embedders import create_embedder
 from ses_udf.hash_tower import vector_to_bytes
 from ses_udf.scoring import similarity_score_matrix, top_k_per_row
 
+from benchmarks.common import TOKEN_ARRAYS, best_of, copy_rows
 from ses_ops.db import connect, current_database
 from ses_ops.dbt_runner import run_dbt
 from ses_ops.ensure_database import ensure_database
@@ -27,30 +27,12 @@ from simulator import (
     PROJECT_COLUMNS,
     TALENT_COLUMNS,
     WorldConfig,
-    copy_statement,
     generate_projects,
     generate_talents,
-    write_copy,
 )
 from simulator.world import JST
 
 DIMENSION = 256
-
-
-def best_of(n: int, fn) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def copy_rows(conn, table: str, rows: list[dict], columns: list[str]) -> None:
-    buf = io.StringIO()
-    write_copy(rows, columns, buf)
-    with conn.cursor() as cur, cur.copy(copy_statement(table, columns)) as copy:
-        copy.write(buf.getvalue())
 
 
 def load_world(db: str, talents: int, projects: int, first_talent: int = 1) -> None:
@@ -74,17 +56,6 @@ def load_world(db: str, talents: int, projects: int, first_talent: int = 1) -> N
                 PROJECT_COLUMNS,
             )
         conn.execute("analyze ses.talents; analyze ses.projects")
-
-
-TOKEN_ARRAYS = """
-    create temp table bench_token_arrays as
-    select
-        (select array_agg(talent_id order by talent_id) from ses_staging.stg_ses__talents) as ids,
-        array_agg(entity_id order by entity_id, token_position) as owners,
-        array_agg(token order by entity_id, token_position) as tokens,
-        array_agg(weight order by entity_id, token_position) as weights
-    from ses_intermediate.int_talent_tokens
-"""
 
 
 def bench_embeddings(db: str) -> None:
