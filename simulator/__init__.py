@@ -15,6 +15,7 @@ simulated people do and to score rankings offline.  See docs/simulator.md.
 
 from simulator.chemistry import (
     COMPONENTS,
+    HARD_CHEMISTRY,
     Chemistry,
     ChemistryParams,
     ProjectFeatures,
@@ -34,6 +35,7 @@ from simulator.copyfmt import (
 )
 from simulator.staff import (
     DEFAULT_STAFF,
+    HARD_STAFF,
     Reaction,
     SimEvent,
     StaffParams,
@@ -60,6 +62,8 @@ from simulator.world import (
 __all__ = [
     "COMPONENTS",
     "DEFAULT_STAFF",
+    "HARD_CHEMISTRY",
+    "HARD_STAFF",
     "JST",
     "PROJECT_COLUMNS",
     "TALENT_COLUMNS",

@@ -79,7 +79,7 @@ class StaffParams:
     flip_rate: float = 0.04  # opposite thumb later (same priority, latest wins)
     revoke_rate: float = 0.03  # an earlier feedback is revoked
     # intent actions after viewing
-    intent_gain: float = 1.0
+    intent_gain: float = 2.5  # staff act on the candidates they like (v1: 1.0)
     copy_logit: float = -2.6
     shortlist_logit: float = -2.8
     contact_logit: float = -3.4
@@ -89,11 +89,11 @@ class StaffParams:
     retry_rate: float = 0.02  # a behaviour event is re-sent with the same key
     shortlist_retry_rate: float = 0.08
     # client funnel after contact (chemistry only)
-    client_gain: float = 2.0
+    client_gain: float = 3.0  # (v1: 2.0)
     entry_logit: float = -2.0
     interview_logit: float = -2.5
-    offer_logit: float = -2.0
-    contract_logit: float = -1.0
+    offer_logit: float = -3.5  # (v1: -2.0) keeps offers and contracts
+    contract_logit: float = -4.5  # (v1: -1.0) as rare as in v1
     # how the funnel is recorded
     log_contacted: float = 0.6  # 'contacted' stage entered in the GUI
     log_lost: float = 0.7  # a failed funnel is recorded as 'lost'
@@ -106,6 +106,9 @@ class StaffParams:
 
 
 DEFAULT_STAFF = StaffParams()
+# Calibration v1 (issue 4): intent barely tied to the staff's judgement, so most
+# labelled candidates are views without a verdict; with HARD_CHEMISTRY the "hard" world.
+HARD_STAFF = StaffParams(intent_gain=1.0, client_gain=2.0, offer_logit=-2.0, contract_logit=-1.0)
 
 
 @dataclass(frozen=True)

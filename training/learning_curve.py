@@ -2,11 +2,12 @@
 baseline as labels accumulate (~500, 1k, 2k, 5k, 10k), on one fixed held-out split.
 
     python -m training.learning_curve [--sizes 500,1000,2000,5000,10000] [--seed 20250401]
-                                      [--database NAME] [--out reports]
+                                      [--world default|hard] [--database NAME] [--out reports]
 
 Data: by default simulated offline (training.simulated: the simulator's world, hidden
 chemistry and sales staff, the product's business rules for the displayed lists, R-11
-labels; no database, ~10 s). With ``--database`` the exposures and labels of that
+labels; no database, ~10 s). ``--world hard`` plays the simulator's first calibration
+(simulator.HARD_CHEMISTRY / HARD_STAFF: noisier chemistry and staff) instead. With ``--database`` the exposures and labels of that
 database are read instead (training.retrain.load_labelled_data).
 
 Split: the exposures are ordered by display time. The held-out set is everything shown
@@ -32,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simulator.chemistry import HARD_CHEMISTRY
+from simulator.staff import DEFAULT_STAFF, HARD_STAFF
 from training.dataset import (
     HoldoutSet,
     LabelledData,
@@ -47,6 +50,8 @@ from training.split import split_by_time
 from training.train import TrainConfig, train
 
 DEFAULT_SIZES = (500, 1000, 2000, 5000, 10000)
+# Simulator calibrations: (chemistry params, staff params); docs/simulator.md.
+WORLDS = {"default": (None, DEFAULT_STAFF), "hard": (HARD_CHEMISTRY, HARD_STAFF)}
 METRICS = ("auc", "recall_at_10", "mrr")
 
 
@@ -202,6 +207,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--seed", type=int, default=20250401, help="simulated world seed")
     ap.add_argument("--train-seed", type=int, default=0)
     ap.add_argument("--holdout-labels", type=int, default=2500)
+    ap.add_argument(
+        "--world",
+        choices=sorted(WORLDS),
+        default="default",
+        help="simulator calibration (hard: the noisier v1 world)",
+    )
     ap.add_argument("--database", help="read exposures and labels from this database")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=REPO / "reports")
@@ -238,8 +249,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
         from training.simulated import simulate
 
         oracle = {}
-        data = simulate(sizes[-1] + args.holdout_labels, seed=args.seed, chemistry_out=oracle)
-        source = f"simulated world seed {args.seed}"
+        chemistry, staff = WORLDS[args.world]
+        data = simulate(
+            sizes[-1] + args.holdout_labels,
+            seed=args.seed,
+            chemistry=chemistry,
+            staff=staff,
+            chemistry_out=oracle,
+        )
+        source = f"simulated {args.world} world seed {args.seed}"
     print(
         f"{source}: {data.label_count} labels, {len(data.exposures)} exposures ({time.perf_counter() - t0:.1f}s)"
     )

@@ -77,13 +77,18 @@ def default_train_config(seed: int = 0, threads: int = 2) -> TrainConfig:
     (learning rates 1e-2 / 1e-3, random towers) the towers overfit within two epochs
     and rank below the hash baseline; mirror initialisation starts from the weighted
     bag-of-tokens cosine, small steps keep that signal, and early stopping on the
-    validation loss is steadier than on AUC with few labels."""
+    validation loss is steadier than on AUC with few labels. BCE alone learns the
+    verdict among candidates the staff judged, but the ranking metrics rank every
+    displayed candidate: in-batch softmax negatives (weight 0.25) teach the towers which
+    talents suit a project at all, which lifts Recall@10 / MRR above the hash baseline."""
     return TrainConfig(
         seed=seed,
-        sparse_lr=1e-4,
-        lr=1e-4,
+        sparse_lr=3e-4,
+        lr=3e-4,
         mirror_init=True,
         early_stopping_metric="loss",
+        contrastive="softmax",
+        contrastive_weight=0.25,
         num_threads=threads,
     )
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.chemistry import Chemistry
+from simulator.chemistry import Chemistry, ChemistryParams
 from simulator.staff import DEFAULT_STAFF, StaffParams, sample_reaction
 from simulator.world import WorldConfig, generate_world, iter_arrivals
 from training.dataset import Exposure, LabelledData
@@ -299,6 +299,7 @@ def simulate(
     top_k: int = 20,
     max_days: int = 1000,
     staff: StaffParams = DEFAULT_STAFF,
+    chemistry: ChemistryParams | None = None,
     n_actors: int = 8,
     chemistry_out: dict[int, float] | None = None,
 ) -> LabelledData:
@@ -309,7 +310,7 @@ def simulate(
     never an input of the product."""
     cfg = WorldConfig(seed=seed, n_talents=n_talents, n_projects=n_initial_projects)
     world = generate_world(cfg)
-    chem = Chemistry(seed)
+    chem = Chemistry(seed, chemistry)
     rules = LabelRules()
     pool = TalentPool()
     pool.add(world.talents)

@@ -786,7 +786,9 @@ def test_reaction_rates_are_realistic(reactions):
     assert no_feedback > 0.9  # most displayed pairs get no feedback at all
     explicit = {t: kinds[("feedback", t)] for t in FEEDBACK_TYPES}
     assert max(explicit, key=explicit.get) == "thumbs_up"
-    assert explicit["thumbs_up"] + explicit["thumbs_down"] > 0.5 * sum(explicit.values())
+    # thumbs are the commonest verdict; the funnel's feedback (interview, accepted,
+    # rejected, no_response) is most of the rest since staff contact whom they like
+    assert explicit["thumbs_up"] + explicit["thumbs_down"] > 0.4 * sum(explicit.values())
     assert 0.05 < kinds[("behavior", "viewed_candidate_detail")] / n < 0.35
     contracts = kinds[("conversion", "contract_signed")] / n
     assert 0 < contracts < 0.01  # contracts are rare
@@ -814,7 +816,9 @@ def test_better_chemistry_gets_better_feedback(reactions):
     contracts = np.array(["contract_signed" in r.stages for r in out])
     assert contracts[hi].mean() > 5 * contracts[lo].mean()
     y = pos[labelled]
-    assert 0.65 < _auc(chem[labelled], y) < 0.95  # informative, not deterministic
+    # informative, not deterministic (R-03 verdicts only; the funnel's stages in R-11
+    # labels carry more: training.learning_curve's oracle row)
+    assert 0.6 < _auc(chem[labelled], y) < 0.95
 
 
 def test_expected_outcome_follows_r03():
