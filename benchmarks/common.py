@@ -18,6 +18,31 @@ TOKEN_ARRAYS = """
     from ses_intermediate.int_talent_tokens
 """
 
+# The same tokens packed for ses.embed_tower_packed (formats in ses_udf.packed):
+# ids int8send, per-talent token counts int4send, NUL-joined UTF-8 tokens, float8send
+# weights, each aggregate in (talent, token position) order.
+TOKEN_PACKED = r"""
+    create temp table bench_token_packed as
+    select
+        (
+            select string_agg(int8send(talent_id), ''::bytea order by talent_id)
+            from ses_staging.stg_ses__talents
+        ) as ids,
+        (
+            select string_agg(int4send(c.n), ''::bytea order by c.talent_id)
+            from (
+                select s.talent_id, count(t.entity_id)::int as n
+                from ses_staging.stg_ses__talents as s
+                left join ses_intermediate.int_talent_tokens as t on t.entity_id = s.talent_id
+                group by s.talent_id
+            ) as c
+        ) as counts,
+        string_agg(convert_to(token, 'UTF8'), '\x00'::bytea order by entity_id, token_position)
+            as tokens,
+        string_agg(float8send(weight), ''::bytea order by entity_id, token_position) as weights
+    from ses_intermediate.int_talent_tokens
+"""
+
 
 def best_of(n: int, fn) -> float:
     """Fastest of n runs, in seconds."""

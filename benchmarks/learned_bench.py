@@ -7,9 +7,11 @@ simulated labels (training.simulated) and activated in ses.model_registry; talen
 come from the simulator's generator (COPY). Each figure is printed beside its
 baseline measured in the same run:
 
-1. in-DB ONNX batch inference: ses.embed_tower_batch('onnx', ..., 'talent', ...) over
-   all talents in one call, vs the same embedder code (onnxruntime, same bytes, one
-   intra-op thread each) in this process on the same arrays -> talents/s and RATIO;
+1. in-DB ONNX batch inference: ses.embed_tower_packed_rows('onnx', ..., 'talent', ...)
+   (packed bytea arguments, ses_udf.packed) over all talents in one call, vs the same
+   embedder code (onnxruntime, same bytes, one intra-op thread each) in this process
+   on the same tokens as arrays already in memory -> talents/s and RATIO; the array
+   path ses.embed_tower_batch is printed beside it;
 2. Candle vs ONNX on the same encoded batch (in-process, and in-DB) -> RATIO and the
    max abs difference of the outputs;
 3. training wall time for ``--train-labels`` simulated labels with the retrain job's
@@ -30,7 +32,7 @@ from ses_udf import model_store
 from ses_udf.embedders import create_embedder
 from ses_udf.hash_tower import embedding_rows, group_tokens
 
-from benchmarks.common import TOKEN_ARRAYS, best_of, copy_rows
+from benchmarks.common import TOKEN_ARRAYS, TOKEN_PACKED, best_of, copy_rows
 from ses_ops.db import connect, current_database
 from ses_ops.dbt_runner import run_dbt
 from ses_ops.ensure_database import ensure_database
@@ -86,6 +88,7 @@ def load_talents(db: str, n: int) -> None:
 def bench_inference(db: str) -> None:
     with connect(dbname=db) as conn:
         conn.execute(TOKEN_ARRAYS)
+        conn.execute(TOKEN_PACKED)
         conn.execute("create temp table bench_out (entity_id bigint, embedding bytea)")
 
         def fetch() -> tuple:
@@ -94,21 +97,33 @@ def bench_inference(db: str) -> None:
         ids, owners, tokens, weights = fetch()
         n = len(ids)
 
-        def in_db(backend: str) -> str:
+        def embed_sql(backend: str, packed: bool = True) -> str:
+            if packed:
+                return (
+                    "select b.* from bench_token_packed as a, lateral ses.embed_tower_packed_rows("
+                    f"'{backend}', 256, 'talent', a.ids, a.counts, a.tokens, a.weights) as b"
+                )
             return (
-                "select count(*) from bench_token_arrays as a, lateral ses.embed_tower_batch("
-                f"'{backend}', 256, 'talent', a.ids, a.owners, a.tokens, a.weights)"
+                "select b.* from bench_token_arrays as a, lateral ses.embed_tower_batch("
+                f"'{backend}', 256, 'talent', a.ids, a.owners, a.tokens, a.weights) as b"
             )
+
+        def in_db(backend: str, packed: bool = True) -> str:
+            return f"select count(*) from ({embed_sql(backend, packed)}) as e"
 
         conn.execute(in_db("onnx"))  # warm: imports and loads the model in this backend
         db_onnx = best_of(3, lambda: conn.execute(in_db("onnx")).fetchone())
+        db_onnx_arrays = best_of(3, lambda: conn.execute(in_db("onnx", packed=False)).fetchone())
         conn.execute(in_db("candle"))
         db_candle = best_of(2, lambda: conn.execute(in_db("candle")).fetchone())
-        sql_rows = conn.execute(
-            "select b.embedding from bench_token_arrays as a, lateral ses.embed_tower_batch("
-            "'onnx', 256, 'talent', a.ids, a.owners, a.tokens, a.weights) as b order by b.entity_id"
-        ).fetchall()
-        sql_matrix = np.frombuffer(b"".join(r[0] for r in sql_rows), dtype="<f4").reshape(n, -1)
+
+        def sql_embeddings(packed: bool) -> list[bytes]:
+            rows = conn.execute(f"{embed_sql('onnx', packed)} order by b.entity_id").fetchall()
+            return [bytes(r[1]) for r in rows]
+
+        sql_packed = sql_embeddings(packed=True)
+        same_bits = sql_packed == sql_embeddings(packed=False)
+        sql_matrix = np.frombuffer(b"".join(sql_packed), dtype="<f4").reshape(n, -1)
 
         model_store.clear()
         handle = model_store.PsycopgDb(conn)
@@ -128,12 +143,9 @@ def bench_inference(db: str) -> None:
 
         # End to end: the embeddings written to a table, in the database (one statement)
         # or by a client (fetch the arrays, embed, COPY the rows back).
-        def db_write() -> None:
+        def db_write(packed: bool = True) -> None:
             conn.execute("truncate bench_out")
-            conn.execute(
-                "insert into bench_out select b.* from bench_token_arrays as a, lateral "
-                "ses.embed_tower_batch('onnx', 256, 'talent', a.ids, a.owners, a.tokens, a.weights) as b"
-            )
+            conn.execute(f"insert into bench_out {embed_sql('onnx', packed)}")
 
         def client_write() -> None:
             conn.execute("truncate bench_out")
@@ -144,15 +156,24 @@ def bench_inference(db: str) -> None:
                     cp.write_row(row)
 
         db_e2e = best_of(2, db_write)
+        db_e2e_arrays = best_of(2, lambda: db_write(packed=False))
         client_e2e = best_of(2, client_write)
     print(f"in-DB ONNX batch inference, {n:,} talents ({len(tokens):,} tokens), one call:")
     print(
-        f"  in-DB {n / db_onnx:,.0f} talents/s ({db_onnx:.2f}s); in-process onnxruntime, same "
-        f"embedder and bytes, arrays already in memory {n / local:,.0f} talents/s ({local:.2f}s) "
-        f"-> RATIO in-DB / in-process {local / db_onnx:.2f} (target >= 0.7)"
+        f"  in-DB packed (embed_tower_packed_rows) {n / db_onnx:,.0f} talents/s ({db_onnx:.2f}s); "
+        f"in-process onnxruntime, same embedder and bytes, arrays already in memory "
+        f"{n / local:,.0f} talents/s ({local:.2f}s) -> RATIO in-DB / in-process "
+        f"{local / db_onnx:.2f} (target >= 0.7)"
     )
     print(
-        f"  end to end into a table: in-DB {n / db_e2e:,.0f} talents/s ({db_e2e:.2f}s); client "
+        f"  in-DB arrays (embed_tower_batch, before) {n / db_onnx_arrays:,.0f} talents/s "
+        f"({db_onnx_arrays:.2f}s) -> RATIO in-DB arrays / in-process {local / db_onnx_arrays:.2f}; "
+        f"packed / arrays speed-up {db_onnx_arrays / db_onnx:.2f}x; packed == arrays bit for bit: "
+        f"{'yes' if same_bits else 'NO'}"
+    )
+    print(
+        f"  end to end into a table: in-DB packed {n / db_e2e:,.0f} talents/s ({db_e2e:.2f}s), "
+        f"in-DB arrays {n / db_e2e_arrays:,.0f} talents/s ({db_e2e_arrays:.2f}s); client "
         f"(fetch arrays + embed + COPY back) {n / client_e2e:,.0f} talents/s ({client_e2e:.2f}s) "
         f"-> RATIO in-DB / client {client_e2e / db_e2e:.2f}"
     )

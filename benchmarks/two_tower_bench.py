@@ -19,7 +19,7 @@ from ses_udf.embedders import create_embedder
 from ses_udf.hash_tower import vector_to_bytes
 from ses_udf.scoring import similarity_score_matrix, top_k_per_row
 
-from benchmarks.common import TOKEN_ARRAYS, best_of, copy_rows
+from benchmarks.common import TOKEN_ARRAYS, TOKEN_PACKED, best_of, copy_rows
 from ses_ops.db import connect, current_database
 from ses_ops.dbt_runner import run_dbt
 from ses_ops.ensure_database import ensure_database
@@ -61,13 +61,19 @@ def load_world(db: str, talents: int, projects: int, first_talent: int = 1) -> N
 def bench_embeddings(db: str) -> None:
     with connect(dbname=db) as conn:
         conn.execute(TOKEN_ARRAYS)
+        conn.execute(TOKEN_PACKED)
         ids, owners, tokens, weights = conn.execute("select * from bench_token_arrays").fetchone()
-        in_db_sql = (
+        packed_sql = (
+            "select count(*) from bench_token_packed as a, lateral ses.embed_tower_packed_rows("
+            f"'hash', {DIMENSION}, 'talent', a.ids, a.counts, a.tokens, a.weights)"
+        )
+        arrays_sql = (
             "select count(*) from bench_token_arrays as a, "
             f"lateral ses.embed_batch('hash', {DIMENSION}, a.ids, a.owners, a.tokens, a.weights)"
         )
-        conn.execute(in_db_sql)  # warm: imports numpy and the UDF module in this backend
-        in_db = best_of(3, lambda: conn.execute(in_db_sql).fetchone())
+        conn.execute(packed_sql)  # warm: imports numpy and the UDF module in this backend
+        in_db = best_of(3, lambda: conn.execute(packed_sql).fetchone())
+        in_db_arrays = best_of(3, lambda: conn.execute(arrays_sql).fetchone())
 
     def in_process() -> None:
         embedder = create_embedder("hash", DIMENSION)
@@ -78,8 +84,14 @@ def bench_embeddings(db: str) -> None:
     local = best_of(3, in_process)
     n = len(ids)
     print(
-        f"hash embeddings, {n:,} talents ({len(tokens):,} tokens): in-DB {n / in_db:,.0f}/s ({in_db:.2f}s), "
-        f"in-process {n / local:,.0f}/s ({local:.2f}s) -> RATIO in-DB / in-process {local / in_db:.2f}"
+        f"hash embeddings, {n:,} talents ({len(tokens):,} tokens): in-DB packed "
+        f"(embed_tower_packed_rows) {n / in_db:,.0f}/s ({in_db:.2f}s), in-process {n / local:,.0f}/s "
+        f"({local:.2f}s) -> RATIO in-DB / in-process {local / in_db:.2f}"
+    )
+    print(
+        f"  in-DB arrays (embed_batch, before) {n / in_db_arrays:,.0f}/s ({in_db_arrays:.2f}s) -> "
+        f"RATIO in-DB arrays / in-process {local / in_db_arrays:.2f}; packed / arrays speed-up "
+        f"{in_db_arrays / in_db:.2f}x"
     )
     t0 = time.perf_counter()
     run_dbt(["build", "--select", "talent_embeddings", "--exclude", "test_type:data"], database=db)

@@ -1,7 +1,9 @@
 {#- Body of the incremental embedding caches (R-24): embeds, in one batch call,
     only the entities with no cached vector for the configured (embedder,
     version, dimension) or whose profile changed after theirs. A version bump
-    adds a new (embedder, version) generation; nothing else is recomputed. -#}
+    adds a new (embedder, version) generation; nothing else is recomputed.
+    The batch goes packed (ses.embed_tower_packed_rows): same vectors, bit for
+    bit, as ses.embed_tower_batch, without per-element array conversion. -#}
 {% macro embedding_cache_model(side) %}
     {%- set s = two_tower_settings() -%}
     {%- set id = side ~ '_id' -%}
@@ -42,19 +44,44 @@ stale_tokens as (
     inner join stale on t.entity_id = stale.{{ id }}
 ),
 
+-- Packed arguments of embed_tower_packed_rows (formats in ses_udf.packed): PL/Python
+-- takes a bytea as one object, where it converts arrays element by element.
+packed_entities as (
+    select
+        string_agg(int8send(st.{{ id }}), ''::bytea order by st.{{ id }}) as entity_ids,
+        string_agg(int4send(coalesce(c.token_count, 0)), ''::bytea order by st.{{ id }}) as token_counts
+    from stale as st
+    left join (
+        select
+            tk.entity_id,
+            count(*)::int as token_count
+        from stale_tokens as tk
+        group by tk.entity_id
+    ) as c on st.{{ id }} = c.entity_id
+),
+
+packed_tokens as (
+    select
+        string_agg(convert_to(tk.token, 'UTF8'), '\x00'::bytea order by tk.entity_id, tk.token_position) as tokens,
+        string_agg(float8send(tk.weight), ''::bytea order by tk.entity_id, tk.token_position) as weights
+    from stale_tokens as tk
+),
+
 embedded as (
     select
         b.entity_id,
         b.embedding
     from settings as s
-    cross join lateral {{ function('embed_tower_batch') }}(
+    cross join packed_entities as pe
+    cross join packed_tokens as pt
+    cross join lateral {{ function('embed_tower_packed_rows') }}(
         s.embedder,
         s.dimension,
         '{{ side }}',
-        (select array_agg(st.{{ id }} order by st.{{ id }}) from stale as st),
-        (select array_agg(tk.entity_id order by tk.entity_id, tk.token_position) from stale_tokens as tk),
-        (select array_agg(tk.token order by tk.entity_id, tk.token_position) from stale_tokens as tk),
-        (select array_agg(tk.weight order by tk.entity_id, tk.token_position) from stale_tokens as tk)
+        pe.entity_ids,
+        pe.token_counts,
+        pt.tokens,
+        pt.weights
     ) as b
 )
 

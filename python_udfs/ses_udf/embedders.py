@@ -48,6 +48,21 @@ class HashEmbedder:
         _check_side(side, required=False)
         return hash_tower.embed_batch(entity_ids, token_entity_ids, tokens, weights, self.dimension)
 
+    def embed_grouped(
+        self,
+        ids: np.ndarray,
+        counts: np.ndarray,
+        tokens: Sequence[str],
+        w32: np.ndarray,
+        side: str | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """embed_batch on decoded, validated arrays grouped by entity (what
+        ses_udf.packed.unpack_batch returns): the first counts[0] tokens belong to
+        ids[0], the next counts[1] to ids[1]... Same bits as embed_batch."""
+        _check_side(side, required=False)
+        rows = np.repeat(np.arange(ids.size, dtype=np.int64), counts)
+        return ids, hash_tower.embed_rows(rows, tokens, w32, ids.size, self.dimension)
+
 
 @dataclass(frozen=True)
 class LearnedEmbedder:
@@ -80,11 +95,33 @@ class LearnedEmbedder:
         order = np.argsort(owner_rows, kind="stable")
         token_ids = lt.token_ids(token_list)[order] if len(token_list) else np.zeros(0, np.int64)
         counts = np.bincount(owner_rows, minlength=n)
+        return ids, self._embed_bags(side, token_ids, counts, w32[order])
+
+    def embed_grouped(
+        self,
+        ids: np.ndarray,
+        counts: np.ndarray,
+        tokens: Sequence[str],
+        w32: np.ndarray,
+        side: str | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """embed_batch on decoded, validated arrays grouped by entity (what
+        ses_udf.packed.unpack_batch returns): the first counts[0] tokens belong to
+        ids[0], the next counts[1] to ids[1]... Same bits as embed_batch."""
+        side = _check_side(side, required=True, embedder=self.name)
+        if ids.size == 0:
+            return ids, np.zeros((0, self.dimension), dtype=np.float32)
+        token_ids = lt.token_ids(tokens) if len(tokens) else np.zeros(0, np.int64)
+        return ids, self._embed_bags(side, token_ids, counts, w32)
+
+    def _embed_bags(
+        self, side: str, token_ids: np.ndarray, counts: np.ndarray, w32: np.ndarray
+    ) -> np.ndarray:
+        n = counts.size
         offsets = np.zeros(n, dtype=np.int64)
         if n > 1:
             np.cumsum(counts[:-1], out=offsets[1:])
-        matrix = self.model.embed_encoded(side, token_ids, offsets, w32[order])
-        return ids, matrix
+        return self.model.embed_encoded(side, token_ids, offsets, w32)
 
 
 def _check_side(side: str | None, *, required: bool, embedder: str = "") -> str | None:

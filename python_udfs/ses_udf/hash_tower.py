@@ -244,11 +244,19 @@ def embed_batch(
     """
     d = _check_dimension(dimension)
     ids, rows, tokens, w32 = group_tokens(entity_ids, token_entity_ids, tokens, weights)
-    n = len(ids)
+    return ids, embed_rows(rows, tokens, w32, len(ids), d)
 
+
+def embed_rows(
+    rows: np.ndarray, tokens: Sequence[str], w32: np.ndarray, n: int, dimension: int
+) -> np.ndarray:
+    """The math of embed_batch on already validated, decoded arrays (group_tokens'
+    output or ses_udf.packed's): token i (weight w32[i], float32) belongs to matrix
+    row rows[i] (int64 in [0, n)). Returns the float32 (n, dimension) matrix."""
+    d = _check_dimension(dimension)
     matrix = np.zeros((n, d), dtype=np.float32)
     if len(tokens) == 0:
-        return ids, matrix
+        return matrix
     codes = _slot_codes(tokens, _slot_cache(d))
     flat = rows * d + (codes >> 1)
     values = np.where(codes & 1 == 1, -w32, w32)
@@ -273,7 +281,7 @@ def embed_batch(
         divide = slot_norms > 0  # NaN fails this too, as in Rust
         sums[divide] /= slot_norms[divide]
     matrix.reshape(-1)[slots] = sums
-    return ids, matrix
+    return matrix
 
 
 # -------------------------------------------------------------------- bytes
