@@ -198,7 +198,7 @@ def serving_world(empty_world: psycopg.Connection):
         "two_tower_weight": "1.0", "two_tower_enabled": "true", "two_tower_mode": "serving",
         "two_tower_rollout_pct": "100",
     }  # fmt: skip
-    # Only the tables: rebuilding upstream views would drop their dependants (cascade).
+    # Only the tables: the views upstream are not what this test changes.
     models = ["talent_embeddings", "project_embeddings", "ranked_candidates"]
     run_dbt(
         ["build", "--select", *models, "--exclude", "test_type:data", "--vars", json.dumps(serving)]
