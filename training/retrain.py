@@ -2,7 +2,8 @@
 
     python -m training.retrain [--if-due] [--as-of 2025-05-15] [--weak-negatives] ...
 
-1. Reads the exposures of ses.interaction_logs (shown up to the as-of time) with their
+1. Reads the exposures of ses.interaction_logs (shown up to the as-of time minus
+   ``label_maturity_days``, 3: younger ones still wait for their funnel) with their
    ses.training_labels label and ses.interaction_outcomes outcome, and the tokens of
    the talents / projects involved from ses_intermediate.int_talent_tokens /
    int_project_tokens (psycopg 3, the PG* environment).
@@ -103,8 +104,13 @@ class RetrainConfig:
     min_labels: int = 500
     min_auc: float = 0.7  # R-42
     max_auc_drop: float = 0.0  # allowed AUC loss against the active model
+    min_holdout_labels: int = 200  # R-42 gate: the held-out AUC must rest on this many
     retrain_every_days: int = 7  # R-43
     retrain_new_labels: int = 500  # R-43
+    # Exposures shown in the last N days are left out: their funnel is still open (an
+    # entry comes 0.5-3 days after the contact, no_response 2-7 days), so a contacted
+    # candidate would count as a 0.4 negative that is a positive a few days later.
+    label_maturity_days: float = 3.0
     model_dir: Path = REPO / "models"
     dry_run: bool = False  # evaluate and report; write nothing
     train: TrainConfig = field(default_factory=default_train_config)
@@ -116,6 +122,12 @@ class RetrainConfig:
             raise ValueError(f"min_auc must lie in [0, 1), got {self.min_auc}")
         if self.min_labels < 10:
             raise ValueError(f"min_labels must be >= 10, got {self.min_labels}")
+        if self.min_holdout_labels < 1:
+            raise ValueError(f"min_holdout_labels must be >= 1, got {self.min_holdout_labels}")
+        if not 0.0 <= self.label_maturity_days <= 60.0:
+            raise ValueError(
+                f"label_maturity_days must lie in [0, 60], got {self.label_maturity_days}"
+            )
         self.train.validate()
 
 
@@ -218,8 +230,9 @@ def last_training(conn: psycopg.Connection) -> dict[str, Any] | None:
 
 
 def due(conn: psycopg.Connection, now: datetime, config: RetrainConfig) -> tuple[bool, str]:
-    """R-43: (due?, why)."""
-    labels = label_count(conn, now)
+    """R-43: (due?, why). Labels are counted as the training would use them: on
+    exposures shown up to ``label_maturity_days`` before ``now``."""
+    labels = label_count(conn, now - timedelta(days=config.label_maturity_days))
     last = last_training(conn)
     if last is None:
         if labels >= config.min_labels:
@@ -272,6 +285,14 @@ def gate(
     a = learned.get("auc")
     if not _finite(a):
         return False, "held-out AUC is undefined (one label class only)"
+    n = learned.get("labelled_pairs", 0)
+    if n < config.min_holdout_labels:
+        # ~100 held-out labels give AUC a standard error near 0.05: a weak model
+        # can pass 0.7 by luck (the demo's first retrain at 525 labels did)
+        return False, (
+            f"only {n} labelled held-out pairs (min_holdout_labels "
+            f"{config.min_holdout_labels}): AUC {a:.4f} is too uncertain to deploy on"
+        )
     if not a > config.min_auc:
         return False, f"held-out AUC {a:.4f} is not above the gate {config.min_auc}"
     if active is not None:
@@ -324,12 +345,20 @@ def _retrain(
     t0 = time.perf_counter()
     explicit_as_of = as_of is not None
     as_of = as_of or conn.execute("select now()").fetchone()[0]
-    data = load_labelled_data(conn, as_of)
+    shown_until = as_of - timedelta(days=config.label_maturity_days)
+    data = load_labelled_data(conn, shown_until)
     snap = data.snapshot
+    snap.update(
+        as_of=as_of.isoformat(),
+        shown_until=shown_until.isoformat(),
+        label_maturity_days=config.label_maturity_days,
+    )
     seconds["load"] = time.perf_counter() - t0
     if snap["label_count"] < config.min_labels:
         raise RetrainError(
-            f"only {snap['label_count']} labels up to {as_of.isoformat()} "
+            f"only {snap['label_count']} labels on exposures shown up to "
+            f"{shown_until.isoformat()} ({config.label_maturity_days} days before "
+            f"{as_of.isoformat()}) "
             f"(min_labels {config.min_labels}): nothing trained"
         )
     try:
@@ -571,8 +600,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=("time", "project"), default="time")
     ap.add_argument("--weak-negatives", action="store_true", help="R-45: no_response as 0.0 x 0.3")
     ap.add_argument("--min-labels", type=int, default=500)
+    ap.add_argument(
+        "--label-maturity-days",
+        type=float,
+        default=3.0,
+        help="leave out exposures shown in the last N days: their funnel is still open",
+    )
     ap.add_argument("--min-auc", type=float, default=0.7, help="R-42 gate (default 0.7)")
     ap.add_argument("--max-auc-drop", type=float, default=0.0)
+    ap.add_argument(
+        "--min-holdout-labels",
+        type=int,
+        default=200,
+        help="gate: labelled held-out pairs the AUC must rest on (default 200)",
+    )
     ap.add_argument("--model-dir", type=Path, default=REPO / "models")
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--patience", type=int, default=10)
@@ -589,6 +630,8 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         split=args.split,
         weak_negatives=args.weak_negatives,
+        label_maturity_days=args.label_maturity_days,
+        min_holdout_labels=args.min_holdout_labels,
         min_labels=args.min_labels,
         min_auc=args.min_auc,
         max_auc_drop=args.max_auc_drop,

@@ -106,6 +106,9 @@ def config(tmp: Path, **kw) -> rt.RetrainConfig:
         epochs=3, patience=3, num_threads=1, seed=kw.pop("seed", 0), sparse_lr=1e-3, lr=1e-3,
         mirror_init=True,
     )  # fmt: skip
+    # every label of this world is final 30 minutes after its display
+    kw.setdefault("label_maturity_days", 0.0)
+    kw.setdefault("min_holdout_labels", 10)  # this world holds out ~100 labelled pairs
     return rt.RetrainConfig(min_labels=100, model_dir=tmp, train=train, **kw)
 
 
@@ -139,7 +142,7 @@ def test_retrain_triggers_r43(world, conn) -> None:
     try:
         assert not rt.due(conn, AS_OF_A + timedelta(days=6), cfg)[0]
         assert rt.due(conn, AS_OF_A + timedelta(days=7), cfg)[1].startswith("weekly")
-        few = rt.RetrainConfig(retrain_new_labels=10, min_labels=100)
+        few = rt.RetrainConfig(retrain_new_labels=10, min_labels=100, label_maturity_days=0.0)
         assert rt.due(conn, AS_OF_A, few)[1].startswith("10 new labels since 20250605")
         report = rt.retrain_if_due(conn, AS_OF_A + timedelta(days=1), cfg, log=lambda s: None)
         assert report.status == "not_due" and report.exit_code == 0
@@ -147,6 +150,26 @@ def test_retrain_triggers_r43(world, conn) -> None:
         assert rt.unique_version(conn, AS_OF_A.date(), Path("/nonexistent")) == "20250605-2"
     finally:
         conn.execute("delete from ses.model_registry")
+
+
+def test_recent_exposures_wait_for_their_labels(world, conn) -> None:
+    """label_maturity_days: exposures younger than the window are neither counted by the
+    triggers nor read by the training (their funnel is still open)."""
+    cfg = config(Path("/nonexistent"), label_maturity_days=1.5, dry_run=True)
+    shown_until = AS_OF_A - timedelta(days=1.5)
+    mature = conn.execute(
+        "select count(*) from ses.training_labels where created_at <= %s", (shown_until,)
+    ).fetchone()[0]
+    assert 0 < mature < world["labels"]
+    ok, why = rt.due(conn, AS_OF_A, cfg)
+    assert ok and why.startswith(f"first training: {mature} labels")
+    report = rt.retrain(conn, cfg, as_of=AS_OF_A, log=lambda s: None)
+    assert report.status == "evaluated"
+    assert report.snapshot["label_count"] == mature
+    assert report.snapshot["shown_until"] == shown_until.isoformat()
+    assert registry(conn) == {}  # a dry run records nothing
+    with pytest.raises(ValueError, match="label_maturity_days must lie in"):
+        rt.RetrainConfig(label_maturity_days=-1.0).validate()
 
 
 def test_deploy_then_gate_refuses_and_keeps_the_active_model(world, conn, tmp_path, monkeypatch):

@@ -5,6 +5,7 @@ displayed; events are written on their own simulated day)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 
@@ -12,7 +13,7 @@ import psycopg
 import pytest
 
 from ses_ops.db import connect
-from simulator import WorldConfig
+from simulator import DEFAULT_STAFF, WorldConfig
 from simulator.loop import WRITE_PATH_STATEMENTS, ClosedLoop, DayContext, DaySummary, LoopConfig
 from simulator.nightly import DbtBuild, NightlyBuild, nightly_build_args
 from simulator.world import JST
@@ -49,6 +50,9 @@ def small_config(seed: int = 11, days: int = 8) -> LoopConfig:
         project_open_days=5,
         rerun_every_days=2,
         n_actors=3,
+        # a world this small shows ~1k candidates: make the rare mind changes and
+        # revocations common enough that every write-path call occurs
+        staff=dataclasses.replace(DEFAULT_STAFF, flip_rate=0.2, revoke_rate=0.2),
     )
 
 
