@@ -8,8 +8,15 @@ stats, the outcome mix, the A/B report and a report with plots.
    project is matched with ses.run_match, open projects are re-matched weekly,
    simulated sales staff react through the write-path functions only, and a
    `dbt build` runs every night;
-4. print ses.training_stats, the outcome mix, the labels per signal source and
-   ses.ab_variant_report; write reports/demo/ (index.html, summary.json, PNGs).
+   after each build the retrain job runs when due (R-43: the first model at 500
+   labels, then weekly or every 500 new labels; training.retrain), and the first
+   model the gate deploys is served from then on (TWO_TOWER_EMBEDDER=onnx + a build;
+   later deploys are hot-reloaded);
+4. print ses.training_stats, the outcome mix, the labels per signal source,
+   ses.ab_variant_report and every retrain (learned vs hash on its held-out split,
+   gate verdict); then the learning curve of the same simulated market offline
+   (training.learning_curve: ~500 .. 10k labels, learned vs hash); write
+   reports/demo/ (index.html, summary.json, PNGs, learning_curve.csv/png).
 
 Two-tower settings: unless TWO_TOWER_* are set in the environment, the demo
 serves the hash two-tower to half of the projects (TWO_TOWER_ENABLED=true,
@@ -33,6 +40,8 @@ from ses_ops.report import chemistry_by_week, collect, write_report
 from simulator import WorldConfig
 from simulator.loop import ClosedLoop, DayContext, LoopConfig
 from simulator.nightly import DbtBuild, LabelSnapshot, NightlyBuild, nightly_build_args
+from training import learning_curve as lc
+from training.retrain import RetrainConfig, RetrainHook, default_train_config
 
 DEMO_TWO_TOWER = {
     "TWO_TOWER_ENABLED": "true",
@@ -45,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--weeks", type=int, default=4, help="simulated weeks (default 4)")
+    p.add_argument("--weeks", type=int, default=8, help="simulated weeks (default 8)")
     p.add_argument("--talents", type=int, default=1000, help="initial talents (default 1000)")
     p.add_argument("--projects", type=int, default=150, help="initial open projects (default 150)")
     p.add_argument(
@@ -73,6 +82,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--report-dir", type=Path, default=PROJECT_DIR / "reports" / "demo", help="report folder"
     )
+    p.add_argument(
+        "--curve-sizes",
+        default=",".join(map(str, lc.DEFAULT_SIZES)),
+        help="label counts of the offline learning curve ('' to skip it)",
+    )
     args = p.parse_args(argv)
     for name in ("weeks", "talents", "projects", "top_k"):
         if getattr(args, name) < 1:
@@ -97,6 +111,73 @@ def print_table(title: str, rows: list[dict], floats: int = 4) -> None:
     print("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
     for row in cells:
         print("  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
+
+
+class ServeLearnedModel:
+    """Nightly hook after RetrainHook: when the first model is deployed, serve it
+    (TWO_TOWER_EMBEDDER=onnx, then a build so ses.two_tower_config and the embedding
+    caches follow), as README "Serving in the database" tells an operator to do.
+    Later deploys need nothing: the onnx embedder reloads the active model."""
+
+    def __init__(self, dbt: DbtBuild, *, light: bool) -> None:
+        self.dbt = dbt
+        self.light = light
+        self.first_version: str | None = None
+        self.first_day = None
+
+    def __call__(self, ctx: DayContext) -> None:
+        if self.first_version or ctx.summary.notes.get("retrain") != "deployed":
+            return
+        self.first_version = ctx.summary.notes.get("retrain_version")
+        self.first_day = ctx.day
+        os.environ["TWO_TOWER_EMBEDDER"] = "onnx"
+        self.dbt.reparse()
+        seconds = self.dbt.invoke(nightly_build_args(self.light))
+        ctx.summary.notes["serve"] = f"onnx from now on (build {seconds:.1f}s)"
+
+
+def retrain_note(notes: dict) -> str:
+    status = notes.get("retrain")
+    if status in (None, "not_due"):
+        return ""
+    text = f"  retrain {status}"
+    if "retrain_version" in notes:
+        text += f" {notes['retrain_version']}"
+    if "retrain_auc" in notes:
+        text += f" (held-out AUC {notes['retrain_auc']:.3f})"
+    if "serve" in notes:
+        text += f"; serving {notes['serve']}"
+    return text
+
+
+def retrain_rows(hook: RetrainHook) -> list[dict]:
+    rows = []
+    for day, report in hook.reports:
+        if report.status == "not_due":
+            continue
+        learned, baseline = report.metrics.get("learned") or {}, report.metrics.get("hash") or {}
+        rows.append(
+            {
+                "night": day.isoformat(),
+                "labels": report.snapshot.get("label_count"),
+                "status": report.status,
+                "version": report.version,
+                **{f"learned {k}": learned.get(k) for k in lc.METRICS},
+                **{f"hash {k}": baseline.get(k) for k in lc.METRICS},
+            }
+        )
+    return rows
+
+
+def offline_learning_curve(seed: int, sizes: list[int]) -> list[dict]:
+    """training.learning_curve on the same simulated market, without the database."""
+    from training.simulated import simulate
+
+    oracle: dict[int, float] = {}
+    data = simulate(sizes[-1] + 2500, seed=seed, chemistry_out=oracle)
+    return lc.learning_curve(
+        data, sizes, default_train_config(0, 2), oracle=oracle, log=lambda m: print(f"  {m}")
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -132,6 +213,10 @@ def main(argv: list[str] | None = None) -> None:
         return ctx.index == config.days - 1
 
     nightly = NightlyBuild(dbt, light=not args.full_nightly, full_when=last_night)
+    retrain = RetrainHook(
+        RetrainConfig(seed=0, model_dir=args.report_dir / "models"), log=lambda _: None
+    )
+    serve = ServeLearnedModel(dbt, light=not args.full_nightly)
 
     def progress(ctx: DayContext) -> None:
         s, snap = ctx.summary, snapshots.rows[-1]
@@ -139,12 +224,15 @@ def main(argv: list[str] | None = None) -> None:
             f"  {ctx.day} {ctx.day:%a}  runs {s.runs:>3}  displayed {s.displayed:>4}  "
             f"events {sum(s.events.values()):>4}  labels R-10 {snap['training_pairs']:>5}  "
             f"weight {snap['two_tower_weight']:.2f}  {s.notes.get('dbt_build')} build "
-            f"{s.notes.get('dbt_build_s', 0):.1f}s (dbt execution {s.notes.get('dbt_execution_s', 0):.1f}s)",
+            f"{s.notes.get('dbt_build_s', 0):.1f}s (dbt execution {s.notes.get('dbt_execution_s', 0):.1f}s)"
+            f"{retrain_note(s.notes)}",
             flush=True,
         )
 
     with connect(dbname=database) as conn:
-        loop = ClosedLoop(conn, config, nightly_hooks=[nightly, snapshots, progress])
+        loop = ClosedLoop(
+            conn, config, nightly_hooks=[nightly, snapshots, retrain, serve, progress]
+        )
         loop.load_world()
         load_build = dbt.invoke(nightly_build_args(light=not args.full_nightly))
         print(
@@ -165,6 +253,29 @@ def main(argv: list[str] | None = None) -> None:
     print_table("A/B report (ses.ab_variant_report)", data["ab_variant_report"])
     chemistry = chemistry_by_week(led.runs, config.world.start_date)
     print_table("hidden chemistry of the displayed top 10 (simulator truth)", chemistry, 3)
+    retrains = retrain_rows(retrain)
+    print_table(
+        "retrains (R-43 triggers; learned vs hash on each held-out split; gate R-42)", retrains, 3
+    )
+    print(
+        f"served embedder at the end: {os.environ.get('TWO_TOWER_EMBEDDER', 'hash')}"
+        + (
+            f", model {serve.first_version} deployed {serve.first_day} (later deploys hot-reloaded)"
+            if serve.first_version
+            else ""
+        )
+    )
+    curve: list[dict] = []
+    sizes = sorted(int(x) for x in args.curve_sizes.split(",") if x.strip())
+    if sizes:
+        curve_started = time.perf_counter()
+        print(f"\nlearning curve, simulated market seed {args.seed} offline ({sizes} labels) ...")
+        curve = offline_learning_curve(args.seed, sizes)
+        print(lc.format_curve(curve))
+        lc.save(
+            curve, args.report_dir, f"two-tower learning curve (simulated market seed {args.seed})"
+        )
+        print(f"  ({time.perf_counter() - curve_started:.0f}s)")
 
     total = time.perf_counter() - started
     meta = {
@@ -183,7 +294,9 @@ def main(argv: list[str] | None = None) -> None:
         "seconds: nightly builds": round(build_seconds, 1),
         "seconds: total": round(total, 1),
     }
-    index = write_report(args.report_dir, data, snapshots.rows, chemistry, meta)
+    index = write_report(
+        args.report_dir, data, snapshots.rows, chemistry, meta, retrains=retrains, curve=curve
+    )
     print(
         f"\n{len(led.runs)} match runs, {led.displayed} displayed pairs, "
         f"{sum(led.calls.values())} write-path calls; simulation {sim_seconds:.0f}s "

@@ -257,8 +257,13 @@ def write_report(
     snapshots: Sequence[dict[str, Any]],
     chemistry: Sequence[dict[str, Any]],
     meta: dict[str, Any],
+    *,
+    retrains: Sequence[dict[str, Any]] = (),
+    curve: Sequence[dict[str, Any]] = (),
 ) -> Path:
-    """Write the PNGs, index.html and summary.json into out_dir; returns index.html."""
+    """Write the PNGs, index.html and summary.json into out_dir; returns index.html.
+    ``curve`` rows come from training.learning_curve, whose save() wrote
+    learning_curve.png into out_dir already."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plots = {
         "label_growth.png": "Label growth per day",
@@ -272,7 +277,15 @@ def write_report(
     plot_ab(data["ab_variant_report"], out_dir / "ab_rates.png")
 
     summary = {k: v for k, v in data.items() if k != "two_tower_scores"}
-    summary.update({"meta": meta, "nightly": list(snapshots), "chemistry_by_week": list(chemistry)})
+    summary.update(
+        {
+            "meta": meta,
+            "nightly": list(snapshots),
+            "chemistry_by_week": list(chemistry),
+            "retrains": list(retrains),
+            "learning_curve": list(curve),
+        }
+    )
     (out_dir / "summary.json").write_text(
         json.dumps(_jsonable(summary), indent=2, ensure_ascii=False), encoding="utf-8"
     )
@@ -302,9 +315,25 @@ def write_report(
         "<p>Mean chemistry (z-scale) of the ten best-ranked displayed candidates per run, by "
         "simulated week and variant. The product never sees it.</p>",
         _table(list(chemistry)),
+        "<h2>Retrains (training.retrain as a nightly hook)</h2>",
+        "<p>R-43 triggers (first model at 500 labels, then weekly or 500 new labels); "
+        "held-out metrics of the new model and of the hash baseline on the same split; "
+        "deployed only past the R-42 gate (AUC &gt; 0.7, not worse than the active model).</p>",
+        _table(list(retrains)),
         "<h2>Events written (by type)</h2>",
         _table(data["events"]),
     ]
+    if curve:
+        parts += [
+            "<h2>Learning curve (same simulated market, offline)</h2>",
+            _table(
+                [
+                    {k: r[k] for k in ("labels", "model", "auc", "recall_at_10", "mrr")}
+                    for r in curve
+                ]
+            ),
+            "<img src='learning_curve.png' alt='learning curve'>",
+        ]
     for name, title in plots.items():
         parts.append(f"<h2>{html.escape(title)}</h2><img src='{name}' alt='{html.escape(title)}'>")
     parts.append("<h2>Nightly snapshots</h2>")

@@ -16,8 +16,7 @@ from typing import Any
 from ses_ops.dbt_runner import PROJECT_DIR, run_dbt
 
 # The nightly build: everything except dbt unit tests (they test SQL logic on
-# fixed inputs, not the night's data). Never a `--select +model`: rebuilding an
-# upstream view drops its dependants (CASCADE) unless they are rebuilt too.
+# fixed inputs, not the night's data).
 NIGHTLY_BUILD_ARGS: tuple[str, ...] = ("build", "--exclude", "test_type:unit")
 
 # What `--light` leaves out as well: the batch mart of every (project, talent)
@@ -77,6 +76,10 @@ class DbtBuild:
                 f"dbt {' '.join(args)} failed on {self.database}: "
                 + ("; ".join(problems) or str(res.exception))
             )
+
+    def reparse(self) -> None:
+        """Parse the project again at the next command (after a TWO_TOWER_* change)."""
+        self._runner = None
 
     def invoke(self, args: Sequence[str]) -> float:
         """Run `dbt <args>`; returns the seconds it took."""
