@@ -2,7 +2,7 @@
 and a snapshot of the label stats after it.
 
 A hook is a callable taking a `simulator.loop.DayContext`; add instances to
-`ClosedLoop.nightly_hooks`. The weekly retrain (issue 5) is one more hook.
+`ClosedLoop.nightly_hooks`. The weekly retrain is one more: training.retrain.RetrainHook.
 """
 
 from __future__ import annotations
