@@ -17,13 +17,22 @@ passed as (
     from candidates
     where cardinality(ko_reasons) = 0
 ),
+passed_arrays as (
+    select
+        array_agg(talent_id order by talent_id) as talent_ids,
+        array_agg(extract(epoch from talent_updated_at)::float8 order by talent_id) as updated_at
+    from passed
+),
+-- one float8[] back, not a row per talent: PL/Python's row output was most of
+-- the latency for projects whose required skills pass tens of thousands of talents
 scores as (
     select s.talent_id, s.two_tower_score
-    from {{ ses_function('two_tower_project_scores') }}(
-        v_embedder, v_dimension, p_project_id,
-        (select array_agg(talent_id order by talent_id) from passed),
-        (select array_agg(extract(epoch from talent_updated_at)::float8 order by talent_id) from passed)
-    ) as s
+    from passed_arrays as a
+    cross join lateral unnest(
+        a.talent_ids,
+        {{ ses_function('two_tower_project_score_array') }}(
+            v_embedder, v_dimension, p_project_id, a.talent_ids, a.updated_at)
+    ) as s (talent_id, two_tower_score)
 ),
 ranked as (
     select

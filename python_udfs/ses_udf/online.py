@@ -49,6 +49,31 @@ def project_scores(
     talent_tokens: str,
 ) -> list[tuple[int, float]]:
     """(talent_id, two_tower_score) for each given talent against one project."""
+    scores = project_score_vector(
+        db,
+        embedder_name,
+        dimension,
+        project_id,
+        talent_ids,
+        talent_updated_at,
+        project_tokens,
+        talent_tokens,
+    )
+    return list(zip(talent_ids or [], scores.astype(float).tolist(), strict=True))
+
+
+def project_score_vector(
+    db,
+    embedder_name: str,
+    dimension: int,
+    project_id: int,
+    talent_ids: list[int] | None,
+    talent_updated_at: list[float] | None,
+    project_tokens: str,
+    talent_tokens: str,
+) -> np.ndarray:
+    """float32 two-tower scores of the given talents against one project, in
+    talent_ids order (the core of both SQL shapes: rows, or one array)."""
     if project_id is None:
         raise ValueError("project_id is required (got None)")
     talent_ids = talent_ids or []
@@ -58,7 +83,7 @@ def project_scores(
             f"talent_ids and talent_updated_at differ in length: {len(talent_ids)} vs {len(talent_updated_at)}"
         )
     if not talent_ids:
-        return []
+        return np.zeros(0, dtype=np.float32)
     embedder = create_embedder(embedder_name, dimension, db)
     project_vector = embed_from_tokens(db, embedder, project_tokens, [project_id], "project")[0]
 
@@ -78,7 +103,7 @@ def project_scores(
     if stale.any():
         fresh = embed_from_tokens(db, embedder, talent_tokens, wanted[stale].tolist(), "talent")
         scores[stale] = similarity_scores(project_vector, fresh)
-    return list(zip(talent_ids, scores.astype(float).tolist(), strict=True))
+    return scores
 
 
 def score_matrix(

@@ -276,6 +276,37 @@ def test_new_project_is_matched_right_away(serving_world: psycopg.Connection) ->
     assert all(s == pytest.approx(1.0, abs=1e-6) for _, s in shown)
 
 
+def test_score_array_equals_score_rows(serving_world: psycopg.Connection) -> None:
+    """ses.run_match's array shape and the row shape score alike, in talent_ids
+    order, including a stale talent (embedded on the spot) and an unknown id."""
+    conn = serving_world
+    conn.execute("update ses.talents set updated_at = now() where id = 12")  # newer than its cache
+    ids = [13, 12, 99999, 11]
+    stamps = conn.execute(
+        "select array_agg(coalesce(extract(epoch from t.updated_at), 0)::float8 order by o.n) "
+        "from unnest(%s::bigint[]) with ordinality as o (id, n) "
+        "left join ses.talents as t on t.id = o.id",
+        (ids,),
+    ).fetchone()[0]
+    array = conn.execute(
+        "select ses.two_tower_project_score_array('hash', 256, 1, %s, %s)", (ids, stamps)
+    ).fetchone()[0]
+    rows = dict(
+        conn.execute(
+            "select talent_id, two_tower_score "
+            "from ses.two_tower_project_scores('hash', 256, 1, %s, %s)",
+            (ids, stamps),
+        ).fetchall()
+    )
+    assert array == [rows[i] for i in ids]
+    assert (
+        conn.execute(
+            "select ses.two_tower_project_score_array('hash', 256, 1, null, null)"
+        ).fetchone()[0]
+        == []
+    )
+
+
 def test_blend_invariants(conn: psycopg.Connection) -> None:
     rng = random.Random(3)
     for _ in range(300):
