@@ -171,10 +171,7 @@ def retrain_rows(hook: RetrainHook) -> list[dict]:
 
 def offline_learning_curve(seed: int, sizes: list[int]) -> list[dict]:
     """training.learning_curve on the same simulated market, without the database."""
-    from training.simulated import simulate
-
-    oracle: dict[int, float] = {}
-    data = simulate(sizes[-1] + 2500, seed=seed, chemistry_out=oracle)
+    data, oracle = lc.simulated_data(sizes, seed)
     return lc.learning_curve(
         data, sizes, default_train_config(0, 2), oracle=oracle, log=lambda m: print(f"  {m}")
     )

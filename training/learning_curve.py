@@ -52,6 +52,7 @@ from training.train import TrainConfig, train
 DEFAULT_SIZES = (500, 1000, 2000, 5000, 10000)
 # Simulator calibrations: (chemistry params, staff params); docs/simulator.md.
 WORLDS = {"default": (None, DEFAULT_STAFF), "hard": (HARD_CHEMISTRY, HARD_STAFF)}
+DEFAULT_HOLDOUT_LABELS = 2500
 METRICS = ("auc", "recall_at_10", "mrr")
 
 
@@ -132,6 +133,28 @@ def learning_curve(
     return rows
 
 
+def simulated_data(
+    sizes: list[int],
+    seed: int,
+    world: str = "default",
+    holdout_labels: int = DEFAULT_HOLDOUT_LABELS,
+) -> tuple[LabelledData, dict[int, float]]:
+    """Simulated exposures for a curve up to max(sizes) plus the held-out labels, and
+    the hidden chemistry of each exposure (the oracle row)."""
+    from training.simulated import simulate
+
+    oracle: dict[int, float] = {}
+    chemistry, staff = WORLDS[world]
+    data = simulate(
+        max(sizes) + holdout_labels,
+        seed=seed,
+        chemistry=chemistry,
+        staff=staff,
+        chemistry_out=oracle,
+    )
+    return data, oracle
+
+
 def format_curve(rows: list[dict]) -> str:
     head = f"{'labels':>7}  {'model':<26}" + "".join(f"{m:>14}" for m in METRICS)
     lines = [head, "-" * len(head)]
@@ -206,7 +229,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
     ap.add_argument("--seed", type=int, default=20250401, help="simulated world seed")
     ap.add_argument("--train-seed", type=int, default=0)
-    ap.add_argument("--holdout-labels", type=int, default=2500)
+    ap.add_argument("--holdout-labels", type=int, default=DEFAULT_HOLDOUT_LABELS)
     ap.add_argument(
         "--world",
         choices=sorted(WORLDS),
@@ -246,17 +269,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             print(f"skipping sizes {dropped}: the database has {data.label_count} labels")
         source = f"database {args.database}"
     else:
-        from training.simulated import simulate
-
-        oracle = {}
-        chemistry, staff = WORLDS[args.world]
-        data = simulate(
-            sizes[-1] + args.holdout_labels,
-            seed=args.seed,
-            chemistry=chemistry,
-            staff=staff,
-            chemistry_out=oracle,
-        )
+        data, oracle = simulated_data(sizes, args.seed, args.world, args.holdout_labels)
         source = f"simulated {args.world} world seed {args.seed}"
     print(
         f"{source}: {data.label_count} labels, {len(data.exposures)} exposures ({time.perf_counter() - t0:.1f}s)"

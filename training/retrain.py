@@ -130,6 +130,10 @@ class RetrainConfig:
             )
         self.train.validate()
 
+    def shown_until(self, now: datetime) -> datetime:
+        """The newest display time whose labels count (label_maturity_days earlier)."""
+        return now - timedelta(days=self.label_maturity_days)
+
 
 @dataclass
 class RetrainReport:
@@ -232,7 +236,7 @@ def last_training(conn: psycopg.Connection) -> dict[str, Any] | None:
 def due(conn: psycopg.Connection, now: datetime, config: RetrainConfig) -> tuple[bool, str]:
     """R-43: (due?, why). Labels are counted as the training would use them: on
     exposures shown up to ``label_maturity_days`` before ``now``."""
-    labels = label_count(conn, now - timedelta(days=config.label_maturity_days))
+    labels = label_count(conn, config.shown_until(now))
     last = last_training(conn)
     if last is None:
         if labels >= config.min_labels:
@@ -345,7 +349,7 @@ def _retrain(
     t0 = time.perf_counter()
     explicit_as_of = as_of is not None
     as_of = as_of or conn.execute("select now()").fetchone()[0]
-    shown_until = as_of - timedelta(days=config.label_maturity_days)
+    shown_until = config.shown_until(as_of)
     data = load_labelled_data(conn, shown_until)
     snap = data.snapshot
     snap.update(
