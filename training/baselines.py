@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from training.data import entity_id, pair_fields
+from training.data import entity_id, is_shown_only, pair_fields
 from training.metrics import POSITIVE_THRESHOLD
 
 PRIOR_STRENGTH = 10.0
@@ -88,6 +88,8 @@ def fit_popularity(
         raise ValueError(f"prior_strength must be >= 0, got {prior_strength}")
     best: dict[tuple[Any, Any], float] = {}
     for p in pairs:
+        if is_shown_only(p):
+            continue
         t, q, label, _ = pair_fields(p)
         key = (entity_id(t), entity_id(q))
         best[key] = max(best.get(key, -math.inf), label)

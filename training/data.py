@@ -21,9 +21,12 @@ class Pair(NamedTuple):
     ``label`` is graded in [0, 1]; ``sample_weight`` scales its loss (e.g. 0.3 for weak
     negatives); ``timestamp`` (datetime or epoch seconds) is needed by the time split;
     ``rank`` is the position the pair was shown at (1 = top; None when unknown), which
-    only the training-only position term reads. Keys are entity ids, or
-    ``(entity id, profile version)`` tuples for point-in-time bags (``entity_id``).
-    Plain tuples ``(talent_key, project_key, label[, sample_weight[, timestamp]])`` work too.
+    only the training-only position term reads. ``shown_only``: the pair was displayed
+    and never labelled; it has no label to fit, but it belongs to its project's list
+    (the list-wise term and the validation ranking metrics rank whole lists).
+    Keys are entity ids, or ``(entity id, profile version)`` tuples for point-in-time
+    bags (``entity_id``). Plain tuples ``(talent_key, project_key, label[,
+    sample_weight[, timestamp]])`` work too.
     """
 
     talent_key: Any
@@ -32,6 +35,11 @@ class Pair(NamedTuple):
     sample_weight: float = 1.0
     timestamp: Any = None
     rank: int | None = None
+    shown_only: bool = False
+
+
+def is_shown_only(pair: Sequence[Any]) -> bool:
+    return bool(getattr(pair, "shown_only", False))
 
 
 def entity_id(key: Any) -> Any:

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from training.data import WEAK_NEGATIVE_WEIGHT, Pair, entity_id, pair_timestamp
+from training.data import WEAK_NEGATIVE_WEIGHT, Pair, entity_id, is_shown_only, pair_timestamp
 from training.metrics import POSITIVE_THRESHOLD, auc, ranking_metrics
 from training.split import project_bucket, split_by_project, split_by_time
 
@@ -150,10 +150,11 @@ class HoldoutSet:
 
 @dataclass
 class DataSplit:
-    train: list[Pair]  # the training window (weak negatives included when switched on)
+    train: list[Pair]  # the training window (weak negatives, shown-only pairs included)
     holdout: HoldoutSet
     info: dict[str, Any]
     holdout_pairs: list[Pair] = field(default_factory=list)  # the held-out labelled pairs
+    refit: list[Pair] = field(default_factory=list)  # every pair, both sides: the refit
 
 
 def training_pairs(data: LabelledData) -> tuple[list[Pair], dict[tuple[int, int], float]]:
@@ -187,6 +188,24 @@ def training_pairs(data: LabelledData) -> tuple[list[Pair], dict[tuple[int, int]
     return labelled, {k: ts for k, ts in weak.items() if k not in strong}
 
 
+def shown_pairs(data: LabelledData, labelled: Sequence[Pair]) -> list[Pair]:
+    """Every displayed (talent, project) that never got a label, as a shown-only pair
+    (its latest showing's bags, rank and time): members of its project's list."""
+    taken = {(entity_id(p.talent_key), entity_id(p.project_key)) for p in labelled}
+    latest: dict[tuple[int, int], Exposure] = {}
+    for e in data.exposures:
+        key = (e.talent_id, e.project_id)
+        if key in taken:
+            continue
+        old = latest.get(key)
+        if old is None or (e.created_at, e.interaction_id) > (old.created_at, old.interaction_id):
+            latest[key] = e
+    return [
+        Pair(e.talent_key, e.project_key, 0.0, 1.0, e.created_at, e.rank, shown_only=True)
+        for _, e in sorted(latest.items())
+    ]
+
+
 def _with_weak_negatives(
     train: list[Pair], weak: dict[tuple[int, int], float], keys, eligible
 ) -> tuple[list[Pair], int]:
@@ -217,8 +236,11 @@ def split_data(
     valid_fraction: float = 0.2,
     *,
     weak_negatives: bool = False,
+    shown_only: bool = True,
 ) -> DataSplit:
-    """Training window / held-out split of ``data`` (see the module docstring)."""
+    """Training window / held-out split of ``data`` (see the module docstring). With
+    ``shown_only`` the window also holds its displayed pairs that never got a label
+    (training.data.Pair.shown_only: list members, no label to fit)."""
     labelled, weak = training_pairs(data)
     if len(labelled) < 10:
         raise ValueError(f"only {len(labelled)} labelled pairs: too few to split and train")
@@ -250,6 +272,13 @@ def split_data(
     else:
         train, n_weak = split.train, 0
     seen = {(entity_id(p.talent_key), entity_id(p.project_key)) for p in train}
+    every_shown = shown_pairs(data, labelled) if shown_only else []
+    window_shown = [p for p in every_shown if not held_out(entity_id(p.project_key), p.timestamp)]
+    refit = (
+        _with_weak_negatives(labelled, weak, shown, lambda pid, ts: True)[0]
+        if weak_negatives
+        else list(labelled)
+    )
 
     labels = {(entity_id(p.talent_key), entity_id(p.project_key)): p for p in split.valid}
     candidates: dict[tuple[int, int], tuple[Any, Any, float | None]] = {}
@@ -292,12 +321,15 @@ def split_data(
         "labelled_pairs": len(labelled),
         "train_pairs": len(train),
         "train_positives": sum(p.label >= POSITIVE_THRESHOLD for p in train),
+        "shown_only_pairs": len(window_shown),
         "weak_negative_pairs": n_weak,
         "holdout_labelled_pairs": int(holdout.labelled.sum()),
         "holdout_candidates": len(holdout),
         "holdout_projects": int(np.unique(holdout.project_ids).size),
     }
-    return DataSplit(train, holdout, info, list(split.valid))
+    return DataSplit(
+        [*train, *window_shown], holdout, info, list(split.valid), [*refit, *every_shown]
+    )
 
 
 # ----------------------------------------------------------------------- evaluation
@@ -343,9 +375,10 @@ def _metrics(
 
 
 def warm_mask(holdout: HoldoutSet, train: Sequence[Pair]) -> np.ndarray:
-    """Held-out candidates whose talent and project both occur in ``train``."""
-    talents = {entity_id(p.talent_key) for p in train}
-    projects = {entity_id(p.project_key) for p in train}
+    """Held-out candidates whose talent and project both occur in ``train``'s labels."""
+    labelled = [p for p in train if not is_shown_only(p)]
+    talents = {entity_id(p.talent_key) for p in labelled}
+    projects = {entity_id(p.project_key) for p in labelled}
     return np.fromiter(
         (
             int(t) in talents and int(p) in projects

@@ -44,6 +44,7 @@ from training.dataset import (
     hash_embed,
     holdout_metrics,
     served_embed,
+    shown_pairs,
     training_pairs,
     warm_mask,
 )
@@ -107,14 +108,15 @@ def learned_model(
     from ses_udf import learned_tower as lt
 
     labelled, _ = training_pairs(data)
+    pairs = [*labelled, *shown_pairs(data, labelled)]
     t0 = time.perf_counter()
     if tuning is None:
-        inner = split_by_time(labelled, 0.1)
+        inner = split_by_time(pairs, 0.1)
         result = train(inner.train, inner.valid, data.talents, data.projects, config)
         info: dict[str, Any] = {"settings": "fixed", "best_epoch": result.best_epoch}
     else:
-        tuned = tune(labelled, data.talents, data.projects, config, tuning, log=lambda s: None)
-        result = train(labelled, [], data.talents, data.projects, tuned.config)
+        tuned = tune(pairs, data.talents, data.projects, config, tuning, log=lambda s: None)
+        result = train(pairs, [], data.talents, data.projects, tuned.config)
         info = {"settings": tuned.chosen, "best_epoch": tuned.config.epochs}
     info["train_seconds"] = round(time.perf_counter() - t0, 1)
     info["train_pairs"] = len(labelled)

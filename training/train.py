@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.data import BagTable, entity_id, pair_fields, pair_rank
+from training.data import BagTable, entity_id, is_shown_only, pair_fields, pair_rank
 from training.metrics import POSITIVE_THRESHOLD, auc, ranking_metrics, weighted_bce
 from training.model import Tower, TwoTower
 
@@ -87,6 +87,12 @@ class TrainConfig:
     identity_tokens: bool = False
     identity_dropout: float = 0.5
     identity_weight: float = 1.0
+    # List-wise term: per step, ``listwise_projects`` displayed lists (labelled and
+    # shown-only pairs of one project); each positive is scored against the rest of its
+    # own list (softmax with ``temperature``). It teaches what the staff pick from what
+    # they were shown, without pulling unrelated projects' talents in as negatives.
+    listwise_weight: float = 0.0
+    listwise_projects: int = 64
     # Position bias: a training-only logit offset per bucket of the shown rank
     # (POSITION_BUCKETS) absorbs how the position changed a label; serving ignores it.
     position_bias: bool = False
@@ -96,8 +102,10 @@ class TrainConfig:
     ranking_k: int = 10
 
     def validate(self) -> None:
-        if self.epochs < 1 or self.patience < 1 or self.batch_size < 1:
-            raise ValueError("epochs, patience and batch_size must be >= 1")
+        if self.epochs < 0 or self.patience < 1 or self.batch_size < 1:
+            raise ValueError(
+                "epochs must be >= 0 (0: the initial model), patience and batch_size >= 1"
+            )
         if self.early_stopping_metric not in ("auc", "loss"):
             raise ValueError("early_stopping_metric must be 'auc' or 'loss'")
         if self.contrastive not in (None, "margin", "softmax"):
@@ -118,6 +126,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite number > 0, got {value}")
         if not (math.isfinite(self.contrastive_weight) and self.contrastive_weight >= 0):
             raise ValueError(f"contrastive_weight must be >= 0, got {self.contrastive_weight}")
+        if not (math.isfinite(self.listwise_weight) and self.listwise_weight >= 0):
+            raise ValueError(f"listwise_weight must be >= 0, got {self.listwise_weight}")
+        if self.listwise_projects < 1:
+            raise ValueError(f"listwise_projects must be >= 1, got {self.listwise_projects}")
 
 
 @dataclass
@@ -131,10 +143,15 @@ class TrainResult:
     seconds_per_epoch: float = 0.0
     train_stats: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def epochs_run(self) -> int:
+        """Epochs trained (the history also holds epoch 0, the initial model)."""
+        return sum(1 for r in self.history if r["epoch"] >= 1)
+
     def summary(self) -> dict[str, Any]:
         return {
             "best_epoch": self.best_epoch,
-            "epochs_run": len(self.history),
+            "epochs_run": self.epochs_run,
             "stopped_early": self.stopped_early,
             "seconds_per_epoch": self.seconds_per_epoch,
             "valid": self.best_metrics,
@@ -180,6 +197,7 @@ class _PairArrays:
         self.labels = np.array([f[2] for f in fields], dtype=np.float32)
         self.weights = np.array([f[3] for f in fields], dtype=np.float32)
         self.positions = np.array([position_bucket(pair_rank(p)) for p in pairs], dtype=np.int64)
+        self.shown_only = np.array([is_shown_only(p) for p in pairs], dtype=bool)
         if not np.isfinite(self.labels).all() or (self.labels < 0).any() or (self.labels > 1).any():
             raise ValueError(f"{what} labels must lie in [0, 1]")
         if not np.isfinite(self.weights).all() or (self.weights < 0).any():
@@ -187,6 +205,18 @@ class _PairArrays:
 
     def __len__(self) -> int:
         return self.labels.size
+
+    def lists(self, threshold: float) -> list[np.ndarray]:
+        """Row indices of each project's displayed list (profile version included) that
+        holds a labelled positive and something else to rank it against."""
+        order = np.argsort(self.p_rows, kind="stable")
+        starts = np.flatnonzero(np.r_[True, self.p_rows[order][1:] != self.p_rows[order][:-1]])
+        out = []
+        for members in np.split(order, starts[1:]):
+            pos = (self.labels[members] >= threshold) & ~self.shown_only[members]
+            if pos.any() and members.size > 1 and not pos.all():
+                out.append(members)
+        return out
 
 
 def _inputs(
@@ -261,20 +291,23 @@ def evaluate_model(
     cos = pair_cosines(model, arrays, talents, projects, config.eval_batch_size)
     with torch.no_grad():
         logits = model.logits(torch.from_numpy(cos)).numpy()
+    # ranking over whole displayed lists (shown-only pairs are not positives), AUC and
+    # loss over the labelled pairs: the held-out split's definitions
     rank = ranking_metrics(
         arrays.project_keys,
-        arrays.labels,
+        np.where(arrays.shown_only, 0.0, arrays.labels),
         cos,
         k=config.ranking_k,
         threshold=config.positive_threshold,
     )
+    labelled = ~arrays.shown_only
     return {
-        "auc": auc(arrays.labels, cos, threshold=config.positive_threshold),
+        "auc": auc(arrays.labels[labelled], cos[labelled], threshold=config.positive_threshold),
         f"recall_at_{config.ranking_k}": rank["recall_at_k"],
         "mrr": rank["mrr"],
-        "loss": weighted_bce(arrays.labels, logits, arrays.weights),
+        "loss": weighted_bce(arrays.labels[labelled], logits[labelled], arrays.weights[labelled]),
         "projects_evaluated": rank["projects_evaluated"],
-        "n": len(arrays),
+        "n": int(labelled.sum()),
     }
 
 
@@ -385,7 +418,11 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
         model.dense_parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
 
-    positive = tr.labels >= config.positive_threshold
+    labelled_rows = np.flatnonzero(~tr.shown_only)
+    if labelled_rows.size == 0:
+        raise ValueError("no labelled training pairs (only shown-only ones)")
+    positive = (tr.labels >= config.positive_threshold) & ~tr.shown_only
+    lists = tr.lists(config.positive_threshold) if config.listwise_weight > 0 else []
     n_proj = np.int64(len(p_table.keys))
     known_codes = np.unique(tr.t_rows[positive] * n_proj + tr.p_rows[positive])
 
@@ -396,18 +433,32 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
     best_metrics: dict[str, float] = {}
     stale = 0
     epoch_seconds: list[float] = []
-    n = len(tr)
+    n = labelled_rows.size
+    if va is not None:
+        # Epoch 0 (the initial model: with mirror_init the bag-of-tokens cosine) is a
+        # candidate too: with few labels, training can make things worse.
+        best_metrics = evaluate_model(model, va, t_table, p_table, config)
+        best_value = _monitor_value(best_metrics, config)
+        best_state = _snapshot(model, trained_rows)
+        history.append({"epoch": 0, **{f"valid_{k}": v for k, v in best_metrics.items()}})
     setup_seconds = time.perf_counter() - t_start
 
     for epoch in range(1, config.epochs + 1):
         e_start = time.perf_counter()
         model.train()
-        order = rng.permutation(n)
+        order = labelled_rows[rng.permutation(n)]
         loss_sum = 0.0
         steps = 0
         for start in range(0, n, config.batch_size):
             idx = order[start : start + config.batch_size]
             loss = _step_loss(model, tr, idx, t_table, p_table, known_codes, n_proj, config, rng)
+            if lists:
+                picked = rng.choice(
+                    len(lists), min(len(lists), config.listwise_projects), replace=False
+                )
+                loss = loss + config.listwise_weight * _listwise_loss(
+                    model, tr, [lists[i] for i in picked], t_table, p_table, config, rng
+                )
             sparse_opt.zero_grad(set_to_none=True)
             dense_opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -431,7 +482,7 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
             best_epoch, best_metrics = epoch, {}
             continue
         value = _monitor_value(metrics, config)
-        if best_state is None or value > best_value + config.min_delta:
+        if value > best_value + config.min_delta:
             best_value, best_epoch, best_metrics, stale = value, epoch, metrics, 0
             best_state = _snapshot(model, trained_rows)
         else:
@@ -448,8 +499,8 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
         best_epoch=best_epoch,
         best_metrics=best_metrics,
         history=history,
-        stopped_early=len(history) < config.epochs,
-        seconds_per_epoch=float(np.mean(epoch_seconds)),
+        stopped_early=len(epoch_seconds) < config.epochs,
+        seconds_per_epoch=float(np.mean(epoch_seconds)) if epoch_seconds else 0.0,
         train_stats={
             "train_pairs": len(tr),
             "valid_pairs": 0 if va is None else len(va),
@@ -460,6 +511,39 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
             "total_seconds": time.perf_counter() - t_start,
         },
     )
+
+
+def _listwise_loss(
+    model: TwoTower,
+    tr: _PairArrays,
+    lists: list[np.ndarray],
+    t_table: BagTable,
+    p_table: BagTable,
+    config: TrainConfig,
+    rng: np.random.Generator,
+) -> torch.Tensor:
+    """Mean over the lists' positives of -log softmax(own score | own + the list's
+    non-positive members), scores = cosine / temperature."""
+    members = np.concatenate(lists)
+    owner = np.repeat(np.arange(len(lists)), [m.size for m in lists])
+    ut, inv_t = np.unique(tr.t_rows[members], return_inverse=True)
+    up = np.array([tr.p_rows[m[0]] for m in lists], dtype=np.int64)
+    te = model.talent.forward_rows(*_drop_tokens(_inputs(model.talent, t_table, ut), config, rng))
+    pe = model.project.forward_rows(*_drop_tokens(_inputs(model.project, p_table, up), config, rng))
+    scores = (te[torch.from_numpy(inv_t)] * pe[torch.from_numpy(owner)]).sum(
+        -1
+    ) / config.temperature
+    positive = (tr.labels[members] >= config.positive_threshold) & ~tr.shown_only[members]
+    losses = []
+    start = 0
+    for m in lists:
+        s = scores[start : start + m.size]
+        pos = torch.from_numpy(positive[start : start + m.size])
+        negatives = s[~pos]
+        for i in torch.nonzero(pos).flatten().tolist():
+            losses.append(torch.logsumexp(torch.cat([s[i : i + 1], negatives]), 0) - s[i])
+        start += m.size
+    return torch.stack(losses).mean()
 
 
 def _snapshot(model: TwoTower, rows: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -34,7 +34,7 @@ def test_chooses_the_best_validation_auc_deterministically(window):
     assert [t.row()["valid_auc"] for t in a.trials] == [t.row()["valid_auc"] for t in b.trials]
     best = max(a.trials, key=lambda t: t.auc)
     assert a.chosen == best.name == b.chosen
-    assert a.config.epochs == best.best_epoch >= 1
+    assert a.config.epochs == best.best_epoch >= 0
     assert a.config.identity_tokens == dict(GRID)[a.chosen]["identity_tokens"]
     # the validation slice is the latest part of the window, never before the fit part
     fit_latest = max(p.timestamp for p in pairs if p.timestamp < a.info["validation_cutoff"])
