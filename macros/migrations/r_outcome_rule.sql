@@ -3,12 +3,18 @@
     Concurrency: the interaction row is locked (FOR NO KEY UPDATE, which does
     not conflict with the FK's KEY SHARE lock) before the winner is read, and
     under READ COMMITTED that read is a new statement with a fresh snapshot,
-    so the last writer to get the lock sees every committed event. -#}
+    so the last writer to get the lock sees every committed event.
+    REPEATABLE READ / SERIALIZABLE keep the transaction's first snapshot, so a
+    writer there could miss an event committed meanwhile. Every recompute
+    therefore writes the row, even when the outcome is unchanged: such a
+    writer then fails to lock a row a concurrent transaction has updated
+    (40001, retry) instead of storing an outcome computed without it. -#}
 {% macro migration_r_outcome_rule() %}
 create or replace function ses.refresh_interaction_outcome(p_interaction_id bigint)
 returns text
 language plpgsql
 volatile
+set search_path = pg_catalog, ses, pg_temp
 as $fn$
 declare
     v_outcome text;
@@ -25,10 +31,10 @@ begin
         {{ feedback_outcome_winners('ses.feedback_events', ses_relation('feedback_types'), 'ev.interaction_id = p_interaction_id') | indent(8) }}
       ) as w;
 
+    -- unconditional: see the note on REPEATABLE READ above (a HOT update, no index write)
     update ses.interaction_logs
        set outcome = v_outcome, feedback_at = v_feedback_at
-     where id = p_interaction_id
-       and (outcome is distinct from v_outcome or feedback_at is distinct from v_feedback_at);
+     where id = p_interaction_id;
     return v_outcome;
 end;
 $fn$;
@@ -36,6 +42,7 @@ $fn$;
 create or replace function ses.trg_feedback_events_outcome()
 returns trigger
 language plpgsql
+set search_path = pg_catalog, ses, pg_temp
 as $fn$
 begin
     perform ses.refresh_interaction_outcome(new.interaction_id);
@@ -47,6 +54,7 @@ $fn$;
 create or replace function ses.trg_feedback_events_guard()
 returns trigger
 language plpgsql
+set search_path = pg_catalog, ses, pg_temp
 as $fn$
 begin
     if tg_op = 'DELETE' then

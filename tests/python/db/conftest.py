@@ -35,8 +35,19 @@ def clean_db(conn: psycopg.Connection) -> psycopg.Connection:
     return conn
 
 
+def ensure_entities(conn: psycopg.Connection, project_ids=(), talent_ids=()) -> None:
+    """Minimal talents / projects rows for ids the write path must know."""
+    for table, ids in (("ses.projects", project_ids), ("ses.talents", talent_ids)):
+        if ids:
+            conn.execute(
+                f"insert into {table} (id) select unnest(%s::bigint[]) on conflict (id) do nothing",
+                (list(ids),),
+            )
+
+
 def log_run(conn: psycopg.Connection, project_id: int, talent_ids: list[int]) -> list[int]:
     """Log one match run through the write path; return the interaction ids."""
+    ensure_entities(conn, [project_id], talent_ids)
     candidates = [{"talent_id": t, "rank": i + 1} for i, t in enumerate(talent_ids)]
     run_id = conn.execute(
         "select ses.log_match_run(%s, %s::jsonb, 'test', 'test', 'hash', 'v2')",
