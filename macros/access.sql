@@ -291,9 +291,11 @@ begin
         execute format('grant execute on function %s to %I', r.fn, r.role_name);
     end loop;
 
-    -- Functions created later (by this deployer or the transformer) start
-    -- without PUBLIC EXECUTE.
-    foreach v_role in array array[current_user::text, v_transformer] loop
+    -- Functions created later (by a deploying superuser or the transformer)
+    -- start without PUBLIC EXECUTE.
+    foreach v_role in array array_remove(array[
+        case when (select rolsuper from pg_catalog.pg_roles where rolname = current_user) then current_user::text end,
+        v_transformer], null) loop
         if not exists (
             select 1 from pg_catalog.pg_default_acl
             where defaclrole = (select oid from pg_catalog.pg_roles where rolname = v_role)
