@@ -7,6 +7,8 @@ tests; nothing here is mocked or skipped.
 
 from __future__ import annotations
 
+import sys
+
 import psycopg
 import pytest
 
@@ -57,3 +59,11 @@ def log_run(conn: psycopg.Connection, project_id: int, talent_ids: list[int]) ->
         "select id from ses.interaction_logs where match_run_id = %s order by talent_id", (run_id,)
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """How many inputs the write-path fuzz suite tried per function."""
+    for name, module in list(sys.modules.items()):
+        if name.endswith("test_fuzz_write_path") and hasattr(module, "fuzz_summary"):
+            for line in module.fuzz_summary():
+                terminalreporter.write_line(line)
