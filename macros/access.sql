@@ -31,6 +31,13 @@
     {{ return(roles) }}
 {% endmacro %}
 
+{#- How every function that runs as the owner role is declared: the caller's
+    search_path cannot reach into it (pg_temp last; names inside are qualified). -#}
+{% macro security_definer() -%}
+security definer
+set search_path = pg_catalog, ses, pg_temp
+{%- endmacro %}
+
 {#- EXECUTE on functions of schema ses beyond their owner, by role key. Every
     dbt function (python_udfs/) is also executable by the transformer, which
     builds the models that call them. -#}

@@ -67,8 +67,7 @@ create or replace function ses.run_match(
 returns text
 language plpgsql
 volatile
-security definer
-set search_path = pg_catalog, ses, pg_temp
+{{ security_definer() }}
 as $fn$
 declare
     v_problem text;

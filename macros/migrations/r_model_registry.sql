@@ -10,8 +10,7 @@ create or replace function ses.activate_model(p_version text, p_reason text defa
 returns text
 language plpgsql
 volatile
-security definer
-set search_path = pg_catalog, ses, pg_temp
+{{ security_definer() }}
 as $fn$
 declare
     v_status text;
@@ -89,8 +88,7 @@ create or replace function ses.register_model(
 returns text
 language plpgsql
 volatile
-security definer
-set search_path = pg_catalog, ses, pg_temp
+{{ security_definer() }}
 as $fn$
 declare
     v_existing text;

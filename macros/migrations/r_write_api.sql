@@ -279,14 +279,7 @@ begin
 
     {%- if spec.write == 'insert' %}
     v_ids := ses.next_ids('{{ spec.table }}', v_count);
-    insert into {{ spec.table }} (id, {{ spec.columns | map(attribute='name') | join(', ') }})
-    select
-        v_ids[r.ord],
-        {%- for col in spec.columns %}
-        {{ 'coalesce(r.' ~ col.name ~ ', now())' if col.rule == 'event_time' else 'r.' ~ col.name }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ rows }} as r
-    order by r.ord;
+    {{ wp_insert_rows(spec, rows) | indent(4) }};
     v_result := v_ids;
     {%- elif spec.write == 'insert_idempotent' %}
     -- Rows go in in input order, so a key (or shortlist) repeated in the call
@@ -294,14 +287,7 @@ begin
     -- or repeated, is {id: null, status: already_exists} (the seed's contract).
     v_ids := ses.next_ids('{{ spec.table }}', v_count);
     with inserted as (
-        insert into {{ spec.table }} (id, {{ spec.columns | map(attribute='name') | join(', ') }})
-        select
-            v_ids[r.ord],
-            {%- for col in spec.columns %}
-            {{ 'coalesce(r.' ~ col.name ~ ', now())' if col.rule == 'event_time' else 'r.' ~ col.name }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        from {{ rows }} as r
-        order by r.ord
+        {{ wp_insert_rows(spec, rows) | indent(8) }}
         on conflict do nothing
         returning id
     )
@@ -333,6 +319,20 @@ $fn$;
 {% endmacro %}
 
 
+{#- INSERT of the parsed rows in input order, with the ids drawn for them
+    (v_ids) and now() for a missing event time. -#}
+{% macro wp_insert_rows(spec, rows) -%}
+insert into {{ spec.table }} (id, {{ spec.columns | map(attribute='name') | join(', ') }})
+select
+    v_ids[r.ord],
+    {%- for col in spec.columns %}
+    {{ 'coalesce(r.' ~ col.name ~ ', now())' if col.rule == 'event_time' else 'r.' ~ col.name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+from {{ rows }} as r
+order by r.ord
+{%- endmacro %}
+
+
 {#- The single-row function the app calls: its parameters are the columns. -#}
 {% macro wp_single_function(spec) %}
 create or replace function ses.{{ spec.single }}(
@@ -343,8 +343,7 @@ create or replace function ses.{{ spec.single }}(
 returns {{ spec.single_returns }}
 language plpgsql
 volatile
-security definer
-set search_path = pg_catalog, ses, pg_temp
+{{ security_definer() }}
 as $fn$
 declare
     v_result {{ spec.core_returns }};
@@ -368,8 +367,7 @@ create or replace function ses.{{ spec.batch }}(p_{{ spec.rows_name }} jsonb)
 returns {{ spec.batch_returns }}
 language plpgsql
 volatile
-security definer
-set search_path = pg_catalog, ses, pg_temp
+{{ security_definer() }}
 as $fn$
 declare
     v_result {{ spec.core_returns }};
@@ -399,8 +397,7 @@ create or replace function ses.log_match_run(
 returns text
 language plpgsql
 volatile
-security definer
-set search_path = pg_catalog, ses, pg_temp
+{{ security_definer() }}
 as $fn$
 declare
     v_problem text;

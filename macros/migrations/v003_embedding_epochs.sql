@@ -16,8 +16,7 @@ create table if not exists ses.embedding_epochs (
 create or replace function ses.trg_bump_embedding_epoch()
 returns trigger
 language plpgsql
-security definer
-set search_path = pg_catalog, ses, pg_temp
+{{ security_definer() }}
 as $fn$
 begin
     insert into ses.embedding_epochs (entity, embedder, version, epoch)
