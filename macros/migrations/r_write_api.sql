@@ -2,13 +2,14 @@
     the column specs of macros/write_api/write_api_spec.sql. For each kind of
     write (feedback, revocation, behaviour event, conversion):
 
-      ses.<single>(p_<column>, ...)    the call the app makes, one row
+      ses.<single>(p_<column>, ...)    the call the app makes, one row: lock,
+                                       check the parameters with the rules of
+                                       write_api_rules.sql, write
       ses.<batch>(p_<rows> jsonb)      the same for a JSON array of rows (keys =
-                                       the parameter names without p_)
-      ses.wp_write_<kind>(rows, name)  the one core both call: parse the JSON
-                                       rows, lock what the write serialises on,
-                                       find the first bad row with the rules of
-                                       write_api_rules.sql, write in one
+                                       the parameter names without p_), through
+      ses.wp_write_<kind>(rows, name)  parse the JSON rows, lock what the write
+                                       serialises on, find the first bad row
+                                       with the same rules, write in one
                                        statement
 
     A bad row raises the rule's SQLSTATE with a message naming the value (and,
@@ -175,7 +176,8 @@ returns table (
 )
 language sql
 stable
-set search_path = pg_catalog, ses, pg_temp
+-- no SET clause: the planner inlines it into the core's statements (which run
+-- under the pinned search_path of the public functions)
 as $fn$
     select
         x.ord,
@@ -242,6 +244,9 @@ returns {{ spec.core_returns }}
 language plpgsql
 volatile
 set search_path = pg_catalog, ses, pg_temp
+-- one plan per statement, reused: re-planning these statements on every call
+-- (custom plans for the rows parameter) costs more than running them
+set plan_cache_mode = force_generic_plan
 as $fn$
 declare
     v_count integer := ses.require_json_rows(p_rows, coalesce(p_rows_name, '{{ spec.rows_name }}'));
@@ -333,8 +338,12 @@ order by r.ord
 {%- endmacro %}
 
 
-{#- The single-row function the app calls: its parameters are the columns. -#}
+{#- The single-row function the app calls: its parameters are the columns.
+    The same steps as the core on one row, without the JSON: lock, the same
+    rules on the parameters, the same write (one INSERT through the table's
+    sequence, or the revocation's UPDATE). -#}
 {% macro wp_single_function(spec) %}
+{%- set columns = spec.columns | map(attribute='name') | list -%}
 create or replace function ses.{{ spec.single }}(
     {%- for col in spec.columns %}
     p_{{ col.name }} {{ col.type }}{{ ' default ' ~ col.default if 'default' in col }}{{ ',' if not loop.last }}
@@ -346,16 +355,50 @@ volatile
 {{ security_definer() }}
 as $fn$
 declare
-    v_result {{ spec.core_returns }};
+    v_problem text;
+    v_id bigint;
+    v_outcome text;
 begin
-    v_result := ses.wp_write_{{ spec.kind }}(
-        jsonb_build_array(jsonb_build_object(
-            {%- for col in spec.columns %}
-            '{{ col.name }}', p_{{ col.name }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        )),
-        null);
-    return {{ spec.single_result }};
+    {%- if spec.lock == 'interactions' %}
+    perform 1 from ses.interaction_logs as il where il.id = p_interaction_id for no key update;
+    {%- elif spec.lock == 'revoked_feedback' %}
+    perform 1
+       from ses.interaction_logs as il
+      where il.id = (select fe.interaction_id from ses.feedback_events as fe where fe.id = p_feedback_id)
+        for no key update;
+    perform 1 from ses.feedback_events as fe where fe.id = p_feedback_id for no key update;
+    {%- endif %}
+    v_problem := {{ wp_row_problem(spec, 'p_', shape=false, rows=false) | indent(4) }};
+    if v_problem is not null then
+        perform ses.wp_raise(v_problem);
+    end if;
+    {%- if spec.write in ('insert', 'insert_idempotent') %}
+    insert into {{ spec.table }} ({{ columns | join(', ') }})
+    values (
+        {%- for col in spec.columns %}
+        {{ 'coalesce(p_' ~ col.name ~ ', now())' if col.rule == 'event_time' else 'p_' ~ col.name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+    {%- if spec.write == 'insert_idempotent' %}
+    on conflict do nothing
+    {%- endif %}
+    returning id into v_id;
+    {%- if spec.write == 'insert' %}
+    return v_id;
+    {%- else %}
+    if v_id is null then
+        return jsonb_build_object('id', null, 'status', 'already_exists');
+    end if;
+    return jsonb_build_object('id', v_id, 'status', 'created');
+    {%- endif %}
+    {%- elif spec.write == 'revoke' %}
+    update ses.feedback_events
+       set is_revoked = true, revoked_at = coalesce(p_revoked_at, now()), revoked_by = p_revoked_by
+     where id = p_feedback_id
+    returning interaction_id into v_id;
+    select il.outcome into v_outcome from ses.interaction_logs as il where il.id = v_id;
+    return jsonb_build_object('feedback_id', p_feedback_id, 'interaction_id', v_id, 'outcome', v_outcome);
+    {%- endif %}
 end;
 $fn$;
 {% endmacro %}

@@ -45,9 +45,17 @@ case
 end
 {%- endmacro %}
 
+{#- No row of `table` (alias t) matches `condition`. A correlated scalar
+    subquery, so each row probes the index: a NOT EXISTS inside a CASE may be
+    planned as a hashed subplan that reads the whole table for every call. -#}
+{% macro wp_missing(table, condition) -%}
+(select true from {{ table }} as t where {{ condition }} limit 1) is null
+{%- endmacro %}
+
 {#- The problem of column `col` whose value is `prefix ~ name` (r.actor in a
-    set of rows, p_actor for a parameter). -#}
-{% macro wp_value_problem(col, prefix) -%}
+    set of rows, p_actor for a parameter). `rows`: the value is one of several
+    rows of one call, so repeats inside the call are checked too. -#}
+{% macro wp_value_problem(col, prefix, rows=true) -%}
 {%- set name = col.name -%}
 {%- set v = prefix ~ name -%}
 {%- set lim = write_api_limits() -%}
@@ -73,22 +81,24 @@ end
 {%- elif col.rule == 'reference' -%}
 case
     when {{ v }} is null then '22004|{{ name }} is required (got NULL)'
-    when not exists (select 1 from {{ col.table }} as t where t.id = {{ v }})
+    when {{ wp_missing(col.table, 't.id = ' ~ v) }}
         then '23503|{{ col.unknown }} ' || {{ v }}
 end
 {%- elif col.rule == 'revocable' -%}
 case
     when {{ v }} is null then '22004|{{ name }} is required (got NULL)'
-    when not exists (select 1 from ses.feedback_events as t where t.id = {{ v }})
+    when {{ wp_missing('ses.feedback_events', 't.id = ' ~ v) }}
         then '23503|unknown feedback event id ' || {{ v }}
     when (select t.is_revoked from ses.feedback_events as t where t.id = {{ v }})
         then (select '55000|feedback event ' || t.id || ' is already revoked (by ' || left(t.revoked_by, 120)
                      || ' at ' || t.revoked_at || ')'
               from ses.feedback_events as t where t.id = {{ v }})
+    {%- if rows %}
     when {{ prefix }}{{ name }}__nth > 1
         then '55000|feedback event ' || {{ v }} || ' is already revoked (by '
             || left({{ prefix }}{{ name }}__first_by, 120) || ' at ' || {{ prefix }}{{ name }}__first_at
             || ') earlier in this call'
+    {%- endif %}
 end
 {%- elif col.rule == 'conversion_pair' -%}
 case
@@ -97,17 +107,16 @@ case
         then '22004|talent_id and project_id are required without interaction_id (got talent '
             || coalesce({{ prefix }}talent_id::text, 'NULL') || ', project '
             || coalesce({{ prefix }}project_id::text, 'NULL') || ')'
-    when not exists (select 1 from {{ col.table }} as t where t.id = {{ v }})
+    when {{ wp_missing(col.table, 't.id = ' ~ v) }}
         then '23503|unknown {{ name }} ' || {{ v }}
 end
 {%- elif col.rule == 'conversion_interaction' -%}
 case
     when {{ v }} is null then null
-    when not exists (select 1 from ses.interaction_logs as t where t.id = {{ v }})
+    when {{ wp_missing('ses.interaction_logs', 't.id = ' ~ v) }}
         then '23503|unknown interaction_id ' || {{ v }}
-    when not exists (
-        select 1 from ses.interaction_logs as t
-        where t.id = {{ v }} and t.talent_id = {{ prefix }}talent_id and t.project_id = {{ prefix }}project_id)
+    when {{ wp_missing('ses.interaction_logs',
+                       't.id = ' ~ v ~ ' and t.talent_id = ' ~ prefix ~ 'talent_id and t.project_id = ' ~ prefix ~ 'project_id') }}
         then (select '22023|conversion pair (talent ' || coalesce({{ prefix }}talent_id::text, 'NULL')
                      || ', project ' || coalesce({{ prefix }}project_id::text, 'NULL')
                      || ') does not match interaction ' || t.id || ' (talent ' || t.talent_id
@@ -184,14 +193,14 @@ case
 end
 {%- endmacro %}
 
-{#- The first problem of a row: its JSON shape, then each column's rule in
-    column order. -#}
-{% macro wp_row_problem(spec, prefix='r.', shape=true) -%}
+{#- The first problem of a row: its JSON shape (batch rows), then each
+    column's rule in column order. -#}
+{% macro wp_row_problem(spec, prefix='r.', shape=true, rows=true) -%}
 coalesce(
     {{ prefix ~ 'shape_problem' if shape else 'null::text' }}
     {%- for col in spec.columns %},
-    {{ wp_value_problem(col, prefix) | indent(4) }}
-    {%- if col.get('unique') %},
+    {{ wp_value_problem(col, prefix, rows) | indent(4) }}
+    {%- if col.get('unique') and rows %},
     {{ wp_unique_problem(col, prefix, spec.rows_name) | indent(4) }}
     {%- endif %}
     {%- endfor %}

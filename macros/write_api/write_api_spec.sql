@@ -1,8 +1,8 @@
 {#- The write path (R-02) as data: one column spec per kind of write. The
     migration R__write_api generates from it, for each kind, the single-row
-    function the app calls, its batch twin (JSON rows) and the one core both go
-    through, so parsing, validation (macros/write_api/write_api_rules.sql),
-    locking and the write itself exist once.
+    function the app calls and its batch twin (JSON rows), so the parameters,
+    the validation (macros/write_api/write_api_rules.sql), the locking and the
+    write are stated once.
 
     A column: name, type (bigint | integer | text | jsonb | timestamptz |
     float8 | boolean), default (SQL of the single-row parameter default; a
@@ -42,7 +42,6 @@
             'table': 'ses.feedback_events',
             'core_returns': 'bigint[]',
             'single_returns': 'bigint',
-            'single_result': 'v_result[1]',
             'batch_returns': 'bigint[]',
             'batch_result': 'v_result',
         },
@@ -61,7 +60,6 @@
             'table': 'ses.feedback_events',
             'core_returns': 'jsonb',
             'single_returns': 'jsonb',
-            'single_result': 'v_result -> 0',
             'batch_returns': 'integer',
             'batch_result': 'jsonb_array_length(v_result)',
         },
@@ -85,7 +83,6 @@
             'table': 'ses.interaction_events',
             'core_returns': 'jsonb',
             'single_returns': 'jsonb',
-            'single_result': 'v_result -> 0',
             'batch_returns': 'jsonb',
             'batch_result': 'v_result',
         },
@@ -110,7 +107,6 @@
             'table': 'ses.conversion_events',
             'core_returns': 'bigint[]',
             'single_returns': 'bigint',
-            'single_result': 'v_result[1]',
             'batch_returns': 'bigint[]',
             'batch_result': 'v_result',
         },
