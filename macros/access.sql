@@ -4,8 +4,9 @@
                    write path runs as it (SECURITY DEFINER); nobody logs in as it
       app          EXECUTE on the write path and ses.run_match, nothing else
       bi           SELECT on the marts and report views (dbt `grants`), nothing raw
-      trainer      reads labels, tokens and exposures, writes the model registry
-                   through ses.register_model / ses.activate_model
+      trainer      reads the label marts (training_exposures) and the token
+                   views, writes the model registry through ses.register_model /
+                   ses.activate_model
       transformer  what `dbt build` needs: reads the operational tables, owns
                    the relations dbt builds (models run under SET ROLE to it),
                    fills the embedding caches
@@ -64,7 +65,7 @@ set search_path = pg_catalog, ses, pg_temp
             'talent_embeddings': ['select', 'insert', 'update', 'delete'],
             'project_embeddings': ['select', 'insert', 'update', 'delete'],
         },
-        'trainer': {'interaction_logs': ['select'], 'model_registry': ['select']},
+        'trainer': {'model_registry': ['select']},
     }) }}
 {% endmacro %}
 

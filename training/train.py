@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.data import BagTable, pair_fields
+from training.data import BagTable, entity_id, pair_fields, pair_rank
 from training.metrics import POSITIVE_THRESHOLD, auc, ranking_metrics, weighted_bce
 from training.model import Tower, TwoTower
 
@@ -79,6 +79,17 @@ class TrainConfig:
     # then moves the towers apart. Without it the towers start from unrelated noise.
     mirror_init: bool = False
     token_dropout: float = 0.0
+    # Hybrid towers: each tower also sees its entity's identity token (talent:<id> /
+    # project:<id>, ses_udf.learned_tower), which lets it learn what is specific to one
+    # talent or project (how well received, how popular). Dropped with this probability
+    # per bag and step (not rescaled), so a tower also learns to embed an entity from
+    # its content alone, which is what an entity unseen in training gets.
+    identity_tokens: bool = False
+    identity_dropout: float = 0.5
+    identity_weight: float = 1.0
+    # Position bias: a training-only logit offset per bucket of the shown rank
+    # (POSITION_BUCKETS) absorbs how the position changed a label; serving ignores it.
+    position_bias: bool = False
     num_threads: int = 2
     deterministic: bool = True
     eval_batch_size: int = 8192
@@ -97,6 +108,16 @@ class TrainConfig:
             raise ValueError(f"token_dropout must lie in [0, 1), got {self.token_dropout}")
         if self.weight_decay < 0 or self.embedding_l2 < 0:
             raise ValueError("weight_decay and embedding_l2 must be >= 0")
+        if not 0.0 <= self.identity_dropout < 1.0:
+            raise ValueError(f"identity_dropout must lie in [0, 1), got {self.identity_dropout}")
+        if not (math.isfinite(self.identity_weight) and self.identity_weight > 0):
+            raise ValueError(f"identity_weight must be > 0, got {self.identity_weight}")
+        for name in ("lr", "sparse_lr", "embedding_std", "init_scale", "temperature"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {value}")
+        if not (math.isfinite(self.contrastive_weight) and self.contrastive_weight >= 0):
+            raise ValueError(f"contrastive_weight must be >= 0, got {self.contrastive_weight}")
 
 
 @dataclass
@@ -138,16 +159,27 @@ def _torch_settings(num_threads: int, deterministic: bool):
         torch.use_deterministic_algorithms(det)
 
 
+# Shown rank -> position bucket of the training-only position term (upper bounds).
+POSITION_BUCKETS = (1, 2, 3, 5, 10, 20, 50)
+
+
+def position_bucket(rank: int | None) -> int:
+    """0 for rank 1, ..., len(POSITION_BUCKETS) beyond the last bound; -1 unknown."""
+    if rank is None or rank < 1:
+        return -1
+    return int(np.searchsorted(POSITION_BUCKETS, rank))
+
+
 class _PairArrays:
     def __init__(self, pairs: Sequence[Any], talents: BagTable, projects: BagTable, what: str):
         fields = [pair_fields(p) for p in pairs]
-        if not fields:
-            raise ValueError(f"no {what} pairs")
-        self.project_keys = [f[1] for f in fields]
+        # ranking metrics group by project (not by profile version)
+        self.project_keys = [entity_id(f[1]) for f in fields]
         self.t_rows = talents.rows([f[0] for f in fields], "talent")
-        self.p_rows = projects.rows(self.project_keys, "project")
+        self.p_rows = projects.rows([f[1] for f in fields], "project")
         self.labels = np.array([f[2] for f in fields], dtype=np.float32)
         self.weights = np.array([f[3] for f in fields], dtype=np.float32)
+        self.positions = np.array([position_bucket(pair_rank(p)) for p in pairs], dtype=np.int64)
         if not np.isfinite(self.labels).all() or (self.labels < 0).any() or (self.labels > 1).any():
             raise ValueError(f"{what} labels must lie in [0, 1]")
         if not np.isfinite(self.weights).all() or (self.weights < 0).any():
@@ -157,9 +189,17 @@ class _PairArrays:
         return self.labels.size
 
 
-def _tensors(table: BagTable, rows: np.ndarray) -> tuple[torch.Tensor, ...]:
-    ids, offsets, weights = table.gather(rows)
-    return torch.from_numpy(ids), torch.from_numpy(offsets), torch.from_numpy(weights)
+def _inputs(
+    tower: Tower, table: BagTable, rows: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+    """(table rows of the tower, offsets, weights, identity mask) of the bags ``rows``."""
+    src, offsets = table.positions(rows)
+    return (
+        torch.from_numpy(tower.rows(table.ids[src])),
+        torch.from_numpy(offsets),
+        torch.from_numpy(table.weights[src]),
+        table.identity[src],
+    )
 
 
 @torch.no_grad()
@@ -169,7 +209,8 @@ def embed_rows(
     was_training = tower.training
     tower.eval()
     parts = [
-        tower(*_tensors(table, rows[i : i + batch_size])) for i in range(0, rows.size, batch_size)
+        tower.forward_rows(*_inputs(tower, table, rows[i : i + batch_size])[:3])
+        for i in range(0, rows.size, batch_size)
     ]
     tower.train(was_training)
     return torch.cat(parts) if parts else torch.zeros((0, tower.mlp[2].out_features))
@@ -190,12 +231,27 @@ def pair_cosines(
     return TwoTower.cosine(te[torch.from_numpy(inv_t)], pe[torch.from_numpy(inv_p)]).numpy()
 
 
+def bag_tables(
+    talents: Bags, projects: Bags, identity: bool, identity_weight: float = 1.0
+) -> tuple[BagTable, BagTable]:
+    """The encoded bags of both sides, with identity tokens when ``identity``."""
+
+    def table(bags: Bags, side: str) -> BagTable:
+        return BagTable.build(
+            bags, identity_side=side if identity else None, identity_weight=identity_weight
+        )
+
+    return table(talents, "talent"), table(projects, "project")
+
+
 def score_pairs(model: TwoTower, pairs: Sequence[Any], talents: Bags, projects: Bags) -> np.ndarray:
     """Cosine similarity of each (talent_key, project_key, ...) pair under ``model``."""
     t_keys = {pair_fields(p)[0] for p in pairs}
     p_keys = {pair_fields(p)[1] for p in pairs}
-    tt = BagTable.build({k: talents[k] for k in t_keys})
-    pt = BagTable.build({k: projects[k] for k in p_keys})
+    sides, weight = model.identity
+    tt, pt = bag_tables(
+        {k: talents[k] for k in t_keys}, {k: projects[k] for k in p_keys}, bool(sides), weight
+    )
     return pair_cosines(model, _PairArrays(pairs, tt, pt, "scored"), tt, pt)
 
 
@@ -270,7 +326,9 @@ def train(
     A pair is ``(talent_key, project_key, label in [0, 1], sample_weight)`` (a ``Pair`` or a
     plain tuple; the weight defaults to 1). ``talents`` / ``projects`` map keys to
     ``(tokens, weights)`` bags (the v2 tokenizer's output). ``progress`` receives each
-    epoch's record.
+    epoch's record. With no ``valid_pairs`` there is no early stopping: exactly
+    ``config.epochs`` epochs run and the last one is kept (a refit whose epoch count
+    was chosen before).
     """
     config = config or TrainConfig()
     config.validate()
@@ -281,6 +339,8 @@ def train(
 def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> TrainResult:
     t_start = time.perf_counter()
     train_pairs, valid_pairs = list(train_pairs), list(valid_pairs)
+    if not train_pairs:
+        raise ValueError("no training pairs")
     needed_t = {pair_fields(p)[0] for p in (*train_pairs, *valid_pairs)}
     needed_p = {pair_fields(p)[1] for p in (*train_pairs, *valid_pairs)}
     missing_t = [k for k in needed_t if k not in talents]
@@ -289,25 +349,33 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
         raise KeyError(
             f"pairs reference unknown talents {missing_t[:5]} / projects {missing_p[:5]}"
         )
-    t_table = BagTable.build({k: talents[k] for k in sorted(needed_t, key=repr)})
-    p_table = BagTable.build({k: projects[k] for k in sorted(needed_p, key=repr)})
+    t_table, p_table = bag_tables(
+        {k: talents[k] for k in sorted(needed_t, key=repr)},
+        {k: projects[k] for k in sorted(needed_p, key=repr)},
+        config.identity_tokens,
+        config.identity_weight,
+    )
     tr = _PairArrays(train_pairs, t_table, p_table, "training")
-    va = _PairArrays(valid_pairs, t_table, p_table, "validation")
+    va = _PairArrays(valid_pairs, t_table, p_table, "validation") if valid_pairs else None
 
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     rng = np.random.Generator(np.random.PCG64(config.seed))
-    model = TwoTower(init_scale=config.init_scale, learn_scale=config.learn_scale)
-    t_used = t_table.used_ids(tr.t_rows)
-    p_used = p_table.used_ids(tr.p_rows)
-    if config.mirror_init:
-        model.talent.init_weights(gen, config.embedding_std, np.union1d(t_used, p_used))
-        model.mirror_talent_to_project(t_used, p_used)
-    else:
-        model.talent.init_weights(gen, config.embedding_std, t_used)
-        model.project.init_weights(gen, config.embedding_std, p_used)
+    model = TwoTower(
+        t_table.vocabulary(),
+        p_table.vocabulary(),
+        init_scale=config.init_scale,
+        learn_scale=config.learn_scale,
+        position_buckets=len(POSITION_BUCKETS) + 1 if config.position_bias else 0,
+    )
+    model.identity = (
+        (("talent", "project"), config.identity_weight) if config.identity_tokens else ((), 1.0)
+    )
+    t_used = model.talent.rows(t_table.used_ids(tr.t_rows))
+    p_used = model.project.rows(p_table.used_ids(tr.p_rows))
+    model.init_weights(gen, config.embedding_std, t_used, p_used, mirror=config.mirror_init)
     # Only these embedding rows ever change (SparseAdam touches the rows of training
-    # bags); snapshots of the best epoch copy them instead of two 128 MiB tables.
+    # bags); snapshots of the best epoch copy them instead of the whole tables.
     trained_rows = {
         "talent.bag.weight": torch.as_tensor(t_used, dtype=torch.int64),
         "project.bag.weight": torch.as_tensor(p_used, dtype=torch.int64),
@@ -348,7 +416,7 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
             loss_sum += float(loss.detach())
             steps += 1
         train_seconds = time.perf_counter() - e_start
-        metrics = evaluate_model(model, va, t_table, p_table, config)
+        metrics = evaluate_model(model, va, t_table, p_table, config) if va is not None else {}
         epoch_seconds.append(time.perf_counter() - e_start)
         record = {
             "epoch": epoch,
@@ -359,6 +427,9 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
         history.append(record)
         if progress is not None:
             progress(record)
+        if va is None:
+            best_epoch, best_metrics = epoch, {}
+            continue
         value = _monitor_value(metrics, config)
         if best_state is None or value > best_value + config.min_delta:
             best_value, best_epoch, best_metrics, stale = value, epoch, metrics, 0
@@ -368,8 +439,8 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
             if stale >= config.patience:
                 break
 
-    assert best_state is not None
-    _restore(model, best_state, trained_rows)
+    if best_state is not None:
+        _restore(model, best_state, trained_rows)
     model.eval()
     return TrainResult(
         model=model,
@@ -381,7 +452,7 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
         seconds_per_epoch=float(np.mean(epoch_seconds)),
         train_stats={
             "train_pairs": len(tr),
-            "valid_pairs": len(va),
+            "valid_pairs": 0 if va is None else len(va),
             "train_positives": int(positive.sum()),
             "talents": len(t_table.keys),
             "projects": len(p_table.keys),
@@ -423,11 +494,23 @@ def _is_known(codes: np.ndarray, known_codes: np.ndarray) -> np.ndarray:
 
 
 def _drop_tokens(
-    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], p: float, rng: np.random.Generator
+    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray],
+    config: TrainConfig,
+    rng: np.random.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    ids, offsets, weights = batch
-    keep = torch.from_numpy(rng.random(weights.shape[0]) >= p)
-    return ids, offsets, weights * keep / (1.0 - p)
+    """Content tokens dropped with ``token_dropout`` (the rest scaled up), identity tokens
+    with ``identity_dropout`` (not rescaled: absent is what an unseen entity is)."""
+    rows, offsets, weights, identity = batch
+    if config.token_dropout <= 0 and not (config.identity_tokens and identity.any()):
+        return rows, offsets, weights
+    u = rng.random(weights.shape[0])
+    scale = np.ones(weights.shape[0], dtype=np.float32)
+    if config.token_dropout > 0:
+        content = ~identity
+        scale[content] = (u[content] >= config.token_dropout) / (1.0 - config.token_dropout)
+    if config.identity_dropout > 0:
+        scale[identity] = u[identity] >= config.identity_dropout
+    return rows, offsets, weights * torch.from_numpy(scale)
 
 
 def _step_loss(
@@ -444,12 +527,10 @@ def _step_loss(
     bt, bp = tr.t_rows[idx], tr.p_rows[idx]
     ut, inv_t = np.unique(bt, return_inverse=True)
     up, inv_p = np.unique(bp, return_inverse=True)
-    t_in = _tensors(t_table, ut)
-    p_in = _tensors(p_table, up)
-    if config.token_dropout > 0:
-        t_in, p_in = (_drop_tokens(x, config.token_dropout, rng) for x in (t_in, p_in))
-    te = model.talent(*t_in)
-    pe = model.project(*p_in)
+    t_in = _drop_tokens(_inputs(model.talent, t_table, ut), config, rng)
+    p_in = _drop_tokens(_inputs(model.project, p_table, up), config, rng)
+    te = model.talent.forward_rows(*t_in)
+    pe = model.project.forward_rows(*p_in)
     inv_t_t = torch.from_numpy(inv_t)
     inv_p_t = torch.from_numpy(inv_p)
     y = torch.from_numpy(tr.labels[idx])
@@ -457,12 +538,13 @@ def _step_loss(
     total = te.new_zeros(())
     if config.bce_weight > 0:
         cos = TwoTower.cosine(te[inv_t_t], pe[inv_p_t])
-        bce = F.binary_cross_entropy_with_logits(model.logits(cos), y, reduction="none")
+        logits = model.logits(cos, torch.from_numpy(tr.positions[idx]))
+        bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
         total = total + config.bce_weight * (bce * w).sum() / w.sum().clamp(min=1e-12)
     if config.embedding_l2 > 0:
-        for tower, (ids, _, _) in ((model.talent, t_in), (model.project, p_in)):
-            rows = F.embedding(torch.unique(ids), tower.bag.weight, sparse=True)
-            total = total + config.embedding_l2 * rows.pow(2).sum(1).mean()
+        for tower, (rows, _, _) in ((model.talent, t_in), (model.project, p_in)):
+            used = F.embedding(torch.unique(rows), tower.bag.weight, sparse=True)
+            total = total + config.embedding_l2 * used.pow(2).sum(1).mean()
     if config.contrastive:
         pos = tr.labels[idx] >= config.positive_threshold
         if pos.any() and (ut.size > 1 or up.size > 1):

@@ -53,11 +53,20 @@ INTERNAL = {
 ALLOWED_ERRORS = {"activate_model": "23503"}
 
 PUBLIC_MARTS = {
-    "labels": ("interaction_outcomes", "training_pairs", "training_labels", "training_stats"),
+    "labels": (
+        "interaction_outcomes",
+        "training_pairs",
+        "training_labels",
+        "training_stats",
+        "training_exposures",
+    ),
     "reports": ("ab_variant_report", "model_evaluation"),
     "ranking": ("ranked_candidates", "knocked_out_pairs", "two_tower_weight_schedule"),
 }
-TOKENS = ("ses_intermediate.int_talent_tokens", "ses_intermediate.int_project_tokens")
+TOKENS = (
+    "ses_intermediate.int_talent_tokens", "ses_intermediate.int_project_tokens",
+    "ses_intermediate.int_talent_version_tokens", "ses_intermediate.int_project_version_tokens",
+)  # fmt: skip
 PRIVATE_RELATIONS = (
     "ses_staging.stg_ses__interaction_logs",
     "ses_staging.stg_ses__feedback_events",
@@ -82,7 +91,7 @@ def expected(role: str, kind: str, name: str) -> bool:
             return (
                 marts.get(short) in ("labels", "reports")
                 or name in TOKENS
-                or short in ("interaction_logs", "model_registry")
+                or short == "model_registry"
             )
         return False
     if role == "transformer":
