@@ -24,10 +24,11 @@ export DBT_PROFILES_DIR := $(CURDIR)/$(LOCAL)/dbt
 export PYTHONPATH := $(CURDIR)/python_udfs:$(CURDIR)
 TEST_DATABASE ?= $(PGDATABASE)_test
 
-.PHONY: setup db demo test lint bench clean-db help
+.PHONY: setup db demo test fuzz evaluate lint bench clean-db help
 
 help:
-	@echo "make demo | make test | make bench | make lint | make db | make clean-db"
+	@echo "make demo | make test | make fuzz | make bench | make lint | make db | make clean-db"
+	@echo "make evaluate EVALUATOR_PACKAGES=<dir with dbt_project_evaluator/ and dbt_utils/>"
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 required, got " + sys.version' 
@@ -66,6 +67,20 @@ test: db lint
 	PGDATABASE=$(TEST_DATABASE) $(BIN)/python -m ses_ops.ensure_database --recreate "$(TEST_DATABASE)"
 	PGDATABASE=$(TEST_DATABASE) $(BIN)/dbt build --fail-fast
 	PGDATABASE=$(TEST_DATABASE) $(BIN)/pytest -q tests/python
+
+# The write-path fuzz suite with many more inputs and a random seed (make test
+# runs it with 100 inputs per function and a fixed seed).
+FUZZ_EXAMPLES ?= 1000
+fuzz: db
+	PGDATABASE=$(TEST_DATABASE) $(BIN)/python -m ses_ops.ensure_database --recreate "$(TEST_DATABASE)"
+	PGDATABASE=$(TEST_DATABASE) $(BIN)/dbt build --fail-fast --exclude test_type:unit
+	SES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SES_FUZZ_RANDOM=1 PGDATABASE=$(TEST_DATABASE) \
+		$(BIN)/pytest -q tests/python/db/test_fuzz_write_path.py
+
+# dbt-project-evaluator on a throw-away copy (a development tool, not a dependency).
+evaluate: db
+	@test -n "$(EVALUATOR_PACKAGES)" || { echo "set EVALUATOR_PACKAGES=<dir with dbt_project_evaluator/ and dbt_utils/>"; exit 2; }
+	$(BIN)/python scripts/evaluate_project.py "$(EVALUATOR_PACKAGES)"
 
 bench: db
 	$(BIN)/python -m benchmarks.run_all

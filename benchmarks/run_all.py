@@ -9,6 +9,7 @@ BENCHMARKS = [
     "benchmarks.labels_bench",
     "benchmarks.two_tower_bench",
     "benchmarks.learned_bench",
+    "benchmarks.write_path_bench",
 ]
 
 

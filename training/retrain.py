@@ -631,10 +631,9 @@ def _record(
         if artifacts is not None:
             paths = artifacts.write(config.model_dir)
         with conn.transaction():
+            # through the registry's function: the trainer role cannot write the table
             conn.execute(
-                "insert into ses.model_registry (version, status, trained_at, labeled_count, "
-                "max_label_at, metrics, metadata, onnx_model, candle_weights, reason) "
-                "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                "select ses.register_model(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, p_activate => %s)",
                 (
                     report.version,
                     "candidate" if artifacts is not None else "rejected",
@@ -646,10 +645,9 @@ def _record(
                     None if artifacts is None else artifacts.onnx,
                     None if artifacts is None else artifacts.safetensors,
                     report.reason,
+                    status == "active",
                 ),
             )
-            if status == "active":
-                conn.execute("select ses.activate_model(%s, %s)", (report.version, report.reason))
     except BaseException as exc:
         for p in paths.values():
             p.unlink(missing_ok=True)

@@ -423,8 +423,11 @@ class _Model:
         order = np.argsort(lengths, kind="stable")
         for start in range(0, b, self.max_batch):
             sel = order[start : start + self.max_batch]
-            out[sel] = self._forward(tower, *_gather_bags(ids, offsets, weights, lengths, sel))
-        return _check_output(out, b, f"{self.name} model ({tower} tower)")
+            block = self._forward(tower, *_gather_bags(ids, offsets, weights, lengths, sel))
+            # a model whose output is not [n, DIMENSION] is the model's fault, not numpy's
+            _check_output(block, sel.size, f"{self.name} model ({tower} tower)")
+            out[sel] = block
+        return out
 
     def embed_batch(self, tower: str, bags: Sequence[Bag]) -> np.ndarray:
         """Embeddings float32 [len(bags), 256], L2-normalised."""

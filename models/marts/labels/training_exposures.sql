@@ -31,7 +31,11 @@ select
             from {{ ref('stg_ses__talent_versions') }} as tv
             where tv.talent_id = e.talent_id and tv.valid_from <= e.created_at
         ),
-        (select min(tv.valid_from) from {{ ref('stg_ses__talent_versions') }} as tv where tv.talent_id = e.talent_id)
+        (
+            select min(tv.valid_from)
+            from {{ ref('stg_ses__talent_versions') }} as tv
+            where tv.talent_id = e.talent_id
+        )
     ) as talent_version,
     coalesce(
         (
@@ -39,7 +43,11 @@ select
             from {{ ref('stg_ses__project_versions') }} as pv
             where pv.project_id = e.project_id and pv.valid_from <= e.created_at
         ),
-        (select min(pv.valid_from) from {{ ref('stg_ses__project_versions') }} as pv where pv.project_id = e.project_id)
+        (
+            select min(pv.valid_from)
+            from {{ ref('stg_ses__project_versions') }} as pv
+            where pv.project_id = e.project_id
+        )
     ) as project_version
 from exposures as e
 left join {{ ref('training_labels') }} as tl on e.interaction_id = tl.interaction_id
