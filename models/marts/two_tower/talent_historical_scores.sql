@@ -12,7 +12,7 @@ with pairs as (
         project_id,
         max(label) >= {{ h.positive_threshold }} as is_positive
     from {{ ref('training_labels') }}
-    group by talent_id, project_id
+    group by 1, 2
 ),
 
 overall as (
@@ -26,7 +26,7 @@ per_talent as (
         count(*) as labelled_pairs,
         count(*) filter (where is_positive) as positive_pairs
     from pairs
-    group by talent_id
+    group by 1
 )
 
 select

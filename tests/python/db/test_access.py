@@ -61,7 +61,12 @@ PUBLIC_MARTS = {
         "training_exposures",
     ),
     "reports": ("ab_variant_report", "model_evaluation"),
-    "ranking": ("ranked_candidates", "knocked_out_pairs", "two_tower_weight_schedule"),
+    "ranking": (
+        "ranked_candidates",
+        "knocked_out_pairs",
+        "two_tower_weight_schedule",
+        "talent_historical_scores",
+    ),
 }
 TOKENS = (
     "ses_intermediate.int_talent_tokens", "ses_intermediate.int_project_tokens",
