@@ -93,8 +93,9 @@ class TrainConfig:
     # they were shown, without pulling unrelated projects' talents in as negatives.
     listwise_weight: float = 0.0
     listwise_projects: int = 64
-    # Position bias: a training-only logit offset per bucket of the shown rank
-    # (POSITION_BUCKETS) absorbs how the position changed a label; serving ignores it.
+    # Position bias: a training-only offset per bucket of the shown rank
+    # (POSITION_BUCKETS), in the BCE logit and the list-wise scores, absorbs how the
+    # position changed a label or a pick; serving ignores it (the cosine alone).
     position_bias: bool = False
     num_threads: int = 2
     deterministic: bool = True
@@ -530,9 +531,13 @@ def _listwise_loss(
     up = np.array([tr.p_rows[m[0]] for m in lists], dtype=np.int64)
     te = model.talent.forward_rows(*_drop_tokens(_inputs(model.talent, t_table, ut), config, rng))
     pe = model.project.forward_rows(*_drop_tokens(_inputs(model.project, p_table, up), config, rng))
-    scores = (te[torch.from_numpy(inv_t)] * pe[torch.from_numpy(owner)]).sum(
-        -1
-    ) / config.temperature
+    cosines = (te[torch.from_numpy(inv_t)] * pe[torch.from_numpy(owner)]).sum(-1)
+    scores = cosines / config.temperature
+    if model.position_bias is not None:
+        # What the position did to the staff's pick is the position term's to explain
+        # (a talent at rank 18 that nobody opened was not turned down); serving drops it.
+        buckets = torch.from_numpy(tr.positions[members])
+        scores = scores + torch.where(buckets >= 0, model.position_bias[buckets.clamp(min=0)], 0.0)
     positive = (tr.labels[members] >= config.positive_threshold) & ~tr.shown_only[members]
     losses = []
     start = 0

@@ -8,8 +8,10 @@ else's data. Inside the training window (never the held-out split the gate judge
    choice), pairs also seen in the fit part dropped (no leakage);
 2. each point of a small, fixed grid (``DEFAULT_GRID``, below) is trained on the fit part
    with early stopping (patience ``patience``) on the validation slice;
-3. the point with the best validation AUC wins (ties: the earlier, simpler point); its
-   best epoch count is kept for the refits (training.retrain).
+3. the point with the best validation AUC + MRR wins (ties: the earlier, simpler point):
+   AUC over the labelled pairs is what the gate judges, MRR over each project's shown
+   list is what the staff see first, and a setting that buys one with the other is not
+   better; its best epoch count is kept for the refits (training.retrain).
 
 Budget: a deterministic work budget in pair-epochs (``budget_pair_epochs``; each trial
 may run at most what is left of it, divided by the fit pairs) keeps the search's cost
@@ -35,6 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from training.data import is_shown_only
 from training.split import split_by_time
 from training.train import TrainConfig, TrainResult, train
 
@@ -42,23 +45,12 @@ Log = Callable[[str], None]
 
 # name -> TrainConfig overrides of the base settings (training.retrain.default_train_config).
 DEFAULT_GRID: tuple[tuple[str, Mapping[str, Any]], ...] = (
-    ("content", {"identity_tokens": False}),
+    ("content", {}),
     ("hybrid", {"identity_tokens": True, "identity_dropout": 0.3}),
     ("hybrid-identity-heavy", {"identity_tokens": True, "identity_dropout": 0.1}),
-    (
-        "hybrid-fast",
-        {"identity_tokens": True, "identity_dropout": 0.3, "lr": 1e-3, "sparse_lr": 1e-3},
-    ),
-    ("hybrid-listwise", {"identity_tokens": True, "identity_dropout": 0.3, "listwise_weight": 0.3}),
-    (
-        "hybrid-regularised",
-        {
-            "identity_tokens": True,
-            "identity_dropout": 0.3,
-            "weight_decay": 1e-2,
-            "token_dropout": 0.2,
-        },
-    ),
+    ("content-fast", {"lr": 1e-3, "sparse_lr": 1e-3}),
+    ("content-listwise", {"listwise_weight": 0.3}),
+    ("content-regularised", {"weight_decay": 1e-2, "token_dropout": 0.2}),
 )
 
 
@@ -67,7 +59,7 @@ class TuningConfig:
     grid: tuple[tuple[str, Mapping[str, Any]], ...] = DEFAULT_GRID
     validation_fraction: float = 0.15
     patience: int = 5
-    budget_pair_epochs: int = 8_000_000
+    budget_pair_epochs: int = 4_000_000
     max_seconds: float = 600.0
 
     def validate(self) -> None:
@@ -101,9 +93,11 @@ class Trial:
     reason: str = ""
 
     @property
-    def auc(self) -> float:
-        a = self.valid.get("auc", math.nan)
-        return a if isinstance(a, float) and math.isfinite(a) else -math.inf
+    def score(self) -> float:
+        """What the choice maximises: validation AUC + MRR (-inf when undefined)."""
+        a, m = self.valid.get("auc", math.nan), self.valid.get("mrr", math.nan)
+        ok = all(isinstance(x, float) and math.isfinite(x) for x in (a, m))
+        return a + m if ok else -math.inf
 
     def row(self) -> dict[str, Any]:
         return {
@@ -170,11 +164,13 @@ def tune(
         raise ValueError("the tuning validation slice is empty (every pair also in the fit part)")
     started = time.perf_counter()
     budget = tuning.budget_pair_epochs
+    # an epoch fits the labelled pairs (shown-only ones are list members, not epochs)
+    fit_labelled = max(sum(not is_shown_only(p) for p in fit), 1)
     trials: list[Trial] = []
     results: dict[str, TrainResult] = {}
     for name, overrides in tuning.grid:
         elapsed = time.perf_counter() - started
-        cap = min(base.epochs, budget // max(len(fit), 1))
+        cap = min(base.epochs, budget // fit_labelled)
         if cap < 1:
             trials.append(Trial(name, dict(overrides), "skipped", reason="work budget spent"))
             continue
@@ -186,7 +182,7 @@ def tune(
         cfg = dataclasses.replace(base, **overrides, epochs=cap, patience=tuning.patience)
         t0 = time.perf_counter()
         res = train(fit, valid, talents, projects, cfg)
-        budget -= res.epochs_run * len(fit)
+        budget -= res.epochs_run * fit_labelled
         trial = Trial(
             name,
             dict(overrides),
@@ -205,11 +201,12 @@ def tune(
     trained = [t for t in trials if t.status == "trained"]
     if not trained:
         raise ValueError("no grid point could be trained within the budget")
-    best = max(trained, key=lambda t: t.auc)  # max keeps the first of equal AUCs
+    best = max(trained, key=lambda t: t.score)  # max keeps the first of equal scores
     winner = results[best.name]
     config = dataclasses.replace(winner.config, epochs=best.best_epoch)
     info = {
-        "fit_pairs": len(fit),
+        "fit_pairs": fit_labelled,
+        "fit_shown_only_pairs": len(fit) - fit_labelled,
         "validation_pairs": len(valid),
         "validation_fraction": tuning.validation_fraction,
         "validation_cutoff": split.info["cutoff"],

@@ -163,6 +163,7 @@ def test_listwise_loss_by_hand():
         p_rows = np.array([0, 0, 0, 0])
         labels = np.array([1.0, 0.1, 0.8, 0.0], dtype=np.float32)
         shown_only = np.array([False, False, False, True])
+        positions = np.array([0, 1, 2, -1])  # rank buckets; -1 unknown
 
     class Tower(torch.nn.Module):
         def __init__(self, vectors):
@@ -178,6 +179,7 @@ def test_listwise_loss_by_hand():
     class Model:
         talent = Tower([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [0.8, 0.6]])
         project = Tower([[1.0, 0.0]])
+        position_bias = None
 
     class Table:
         ids = np.arange(4)
@@ -200,3 +202,14 @@ def test_listwise_loss_by_hand():
         return np.log(np.exp(s[i]) + np.exp(negatives).sum()) - s[i]
 
     assert got == pytest.approx((ce(0) + ce(2)) / 2, rel=1e-5)
+
+    # with a position term (training only) the bucket offsets join the scores
+    Model.position_bias = torch.tensor([0.5, -0.25, 0.1])
+    s = s + np.array([0.5, -0.25, 0.1, 0.0])
+    negatives = s[[1, 3]]
+    with_position = float(
+        _listwise_loss(
+            Model(), Arrays(), [np.arange(4)], Table(), Table(), cfg, np.random.default_rng(0)
+        )
+    )
+    assert with_position == pytest.approx((ce(0) + ce(2)) / 2, rel=1e-5)

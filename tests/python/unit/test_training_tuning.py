@@ -26,13 +26,13 @@ GRID = (
 )
 
 
-def test_chooses_the_best_validation_auc_deterministically(window):
+def test_chooses_the_best_validation_auc_plus_mrr_deterministically(window):
     pairs, talents, projects = window
     cfg = TuningConfig(grid=GRID, patience=2)
     a = tune(pairs, talents, projects, BASE, cfg, log=lambda s: None)
     b = tune(pairs, talents, projects, BASE, cfg, log=lambda s: None)
     assert [t.row()["valid_auc"] for t in a.trials] == [t.row()["valid_auc"] for t in b.trials]
-    best = max(a.trials, key=lambda t: t.auc)
+    best = max(a.trials, key=lambda t: t.score)
     assert a.chosen == best.name == b.chosen
     assert a.config.epochs == best.best_epoch >= 0
     assert a.config.identity_tokens == dict(GRID)[a.chosen]["identity_tokens"]
