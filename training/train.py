@@ -181,6 +181,23 @@ def _torch_settings(num_threads: int, deterministic: bool):
 POSITION_BUCKETS = (1, 2, 3, 5, 10, 20, 50)
 
 
+POSITION_LR = 1e-2
+
+
+def _position_prior(tr: _PairArrays, config: TrainConfig) -> np.ndarray:
+    """Starting position offsets: the log of each rank bucket's positive share among the
+    training pairs shown there (smoothed, centred), i.e. how much more often the top of a
+    list gets picked, before any tower explains anything."""
+    n = len(POSITION_BUCKETS) + 1
+    known = tr.positions >= 0
+    pos = ((tr.labels >= config.positive_threshold) & ~tr.shown_only)[known]
+    shown = np.bincount(tr.positions[known], minlength=n).astype(np.float64)
+    hits = np.bincount(tr.positions[known], weights=pos.astype(np.float64), minlength=n)
+    rate = (hits + 1.0) / (shown + 2.0)
+    logs = np.log(rate)
+    return (logs - logs.mean()).astype(np.float32)
+
+
 def position_bucket(rank: int | None) -> int:
     """0 for rank 1, ..., len(POSITION_BUCKETS) beyond the last bound; -1 unknown."""
     if rank is None or rank < 1:
@@ -415,9 +432,15 @@ def _train(train_pairs, valid_pairs, talents, projects, config, progress) -> Tra
         "project.bag.weight": torch.as_tensor(p_used, dtype=torch.int64),
     }
     sparse_opt = torch.optim.SparseAdam(model.sparse_parameters(), lr=config.sparse_lr)
-    dense_opt = torch.optim.AdamW(
-        model.dense_parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
+    groups: list[dict[str, Any]] = [
+        {"params": [p for p in model.dense_parameters() if p is not model.position_bias]}
+    ]
+    if model.position_bias is not None:
+        with torch.no_grad():
+            model.position_bias.copy_(torch.from_numpy(_position_prior(tr, config)))
+        # a handful of numbers the towers must not absorb: let them keep up
+        groups.append({"params": [model.position_bias], "lr": POSITION_LR, "weight_decay": 0.0})
+    dense_opt = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
 
     labelled_rows = np.flatnonzero(~tr.shown_only)
     if labelled_rows.size == 0:

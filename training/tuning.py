@@ -49,7 +49,7 @@ DEFAULT_GRID: tuple[tuple[str, Mapping[str, Any]], ...] = (
     ("hybrid", {"identity_tokens": True, "identity_dropout": 0.3}),
     ("hybrid-identity-heavy", {"identity_tokens": True, "identity_dropout": 0.1}),
     ("content-fast", {"lr": 1e-3, "sparse_lr": 1e-3}),
-    ("content-listwise", {"listwise_weight": 0.3}),
+    ("content-pointwise", {"listwise_weight": 0.0}),
     ("content-regularised", {"weight_decay": 1e-2, "token_dropout": 0.2}),
 )
 
