@@ -85,14 +85,14 @@ def default_train_config(seed: int = 0, threads: int = 2) -> TrainConfig:
     """The base training settings every tuning grid point starts from (training.tuning
     varies identity tokens, identity dropout, step size, the list-wise weight and
     regularisation on top). Mirror initialisation starts the towers from the weighted
-    bag-of-tokens cosine (the hash baseline's signal) and small steps keep it while the
-    labels are few; early stopping on the validation loss. Chosen for robustness across
+    bag-of-tokens cosine (the hash baseline's signal); early stopping on the validation
+    loss, with the initial model as epoch 0. Chosen for robustness across
     the simulated worlds and a ratings-like data set (docs/learning.md), not for one of
     them."""
     return TrainConfig(
         seed=seed,
-        sparse_lr=3e-4,
-        lr=3e-4,
+        sparse_lr=1e-3,
+        lr=1e-3,
         # A small starting logit scale (learnt from there): at 10 the first epochs
         # saturate the sigmoid on a few tokens and generalise worse in every world tried.
         init_scale=3.0,
@@ -132,6 +132,7 @@ class RetrainConfig:
     dry_run: bool = False  # evaluate and report; write nothing
     train: TrainConfig = field(default_factory=default_train_config)
     tuning: TuningConfig = field(default_factory=TuningConfig)
+    retune: bool = False  # choose the settings again even when the last choice is reusable
 
     def validate(self) -> None:
         if self.split not in ("time", "project"):
@@ -465,12 +466,15 @@ def _retrain(
     )
 
     t1 = time.perf_counter()
-    try:
-        tuning = tune(
-            split.train, data.talents, data.projects, config.train, config.tuning, log=log
-        )
-    except ValueError as exc:
-        raise RetrainError(f"cannot tune on the training window: {exc}") from exc
+    tuning = _reusable_tuning(conn, config, snap["label_count"], as_of)
+    if tuning is None:
+        try:
+            tuning = tune(
+                split.train, data.talents, data.projects, config.train, config.tuning, log=log
+            )
+        except ValueError as exc:
+            raise RetrainError(f"cannot tune on the training window: {exc}") from exc
+        tuning.info.update(tuned_at_labels=snap["label_count"], tuned_at=as_of.isoformat())
     seconds["tune"] = time.perf_counter() - t1
     log(tuning.table())
     t1 = time.perf_counter()
@@ -602,6 +606,36 @@ def _retrain(
     report.reason = why
     _record(conn, config, report, deployed, as_of, "active", log)
     return report
+
+
+def _reusable_tuning(
+    conn: psycopg.Connection, config: RetrainConfig, labels: int, as_of: datetime
+) -> TuningResult | None:
+    """The settings the latest retrain chose, when they may be reused (training.tuning:
+    labels grown by less than ``retune_growth``, younger than ``retune_days``, and still
+    a point of the grid); None: tune again."""
+    if config.retune:
+        return None
+    row = conn.execute(
+        "select version, metrics -> 'tuning' from ses.model_registry "
+        "where metrics -> 'tuning' ? 'settings' "
+        "order by trained_at desc, created_at desc limit 1"
+    ).fetchone()
+    if row is None:
+        return None
+    version, previous = row
+    t = config.tuning
+    try:
+        grid = dict(t.grid)
+        if grid.get(previous["chosen"]) != previous["settings"]:
+            return None
+        grown = labels >= previous["tuned_at_labels"] * t.retune_growth
+        age = as_of - datetime.fromisoformat(previous["tuned_at"])
+        if grown or age >= timedelta(days=t.retune_days):
+            return None
+        return TuningResult.reused(previous, config.train, version)
+    except (KeyError, TypeError, ValueError):
+        return None  # a record from another version of the job: tune again
 
 
 def _training_summary(
@@ -782,6 +816,12 @@ def main(argv: list[str] | None = None) -> int:
         help="work budget of the tuning grid in pair-epochs (deterministic)",
     )
     ap.add_argument(
+        "--retune",
+        action="store_true",
+        help="choose the training settings again (default: reuse the last choice until the "
+        "labels doubled or it is 28 days old)",
+    )
+    ap.add_argument(
         "--grid",
         help="comma-separated tuning grid points to try (default: all of "
         + ", ".join(name for name, _ in DEFAULT_GRID)
@@ -817,6 +857,7 @@ def main(argv: list[str] | None = None) -> int:
         dry_run=args.dry_run,
         train=tc,
         tuning=tuning,
+        retune=args.retune,
     )
     from ses_ops.db import connect
 

@@ -48,7 +48,7 @@ DEFAULT_GRID: tuple[tuple[str, Mapping[str, Any]], ...] = (
     ("content", {}),
     ("hybrid", {"identity_tokens": True, "identity_dropout": 0.3}),
     ("hybrid-identity-heavy", {"identity_tokens": True, "identity_dropout": 0.1}),
-    ("content-fast", {"lr": 1e-3, "sparse_lr": 1e-3}),
+    ("content-slow", {"lr": 3e-4, "sparse_lr": 3e-4}),
     ("content-pointwise", {"listwise_weight": 0.0}),
     ("content-regularised", {"weight_decay": 1e-2, "token_dropout": 0.2}),
 )
@@ -58,9 +58,14 @@ DEFAULT_GRID: tuple[tuple[str, Mapping[str, Any]], ...] = (
 class TuningConfig:
     grid: tuple[tuple[str, Mapping[str, Any]], ...] = DEFAULT_GRID
     validation_fraction: float = 0.15
-    patience: int = 5
+    patience: int = 3
     budget_pair_epochs: int = 4_000_000
     max_seconds: float = 600.0
+    # Between retrains the chosen settings are reused until the labels have grown by
+    # this factor since they were chosen, or they are this many days old (the best
+    # settings move slowly with the data; the search costs several trainings).
+    retune_growth: float = 2.0
+    retune_days: float = 28.0
 
     def validate(self) -> None:
         if not self.grid:
@@ -79,6 +84,8 @@ class TuningConfig:
             )
         if self.patience < 1 or self.budget_pair_epochs < 1 or not self.max_seconds > 0:
             raise ValueError("patience, budget_pair_epochs and max_seconds must be positive")
+        if not self.retune_growth >= 1.0 or not self.retune_days >= 0:
+            raise ValueError("retune_growth must be >= 1 and retune_days >= 0")
 
 
 @dataclass
@@ -120,17 +127,40 @@ class TuningResult:
     config: TrainConfig  # the winning settings, epochs = its best epoch (for refits)
     trials: list[Trial]
     info: dict[str, Any]
-    result: TrainResult  # the winner's model (trained on the fit part)
+    result: TrainResult | None = None  # the winner's model (trained on the fit part)
 
     def report(self) -> dict[str, Any]:
+        """What the registry keeps (and a later retrain may reuse, ``reusable``)."""
         return {
             "chosen": self.chosen,
             "epochs": self.config.epochs,
+            "settings": dict(self._grid_overrides()),
             "trials": [t.row() for t in self.trials],
             **self.info,
         }
 
+    def _grid_overrides(self) -> Mapping[str, Any]:
+        trial = next((t for t in self.trials if t.name == self.chosen), None)
+        return trial.overrides if trial else self.info.get("settings", {})
+
+    @classmethod
+    def reused(cls, previous: Mapping[str, Any], base: TrainConfig, version: str) -> TuningResult:
+        """The settings a previous retrain chose (its registry ``metrics.tuning``)."""
+        config = dataclasses.replace(base, **previous["settings"], epochs=int(previous["epochs"]))
+        info = {
+            "reused_from": version,
+            "settings": dict(previous["settings"]),
+            "tuned_at_labels": previous["tuned_at_labels"],
+            "tuned_at": previous["tuned_at"],
+        }
+        return cls(previous["chosen"], config, [], info)
+
     def table(self) -> str:
+        if not self.trials:
+            return (
+                f"settings {self.chosen!r} ({self.config.epochs} epochs) reused from "
+                f"{self.info.get('reused_from')}, chosen at {self.info.get('tuned_at_labels')} labels"
+            )
         head = f"{'setting':<24}{'valid AUC':>10}{'R@10':>8}{'MRR':>8}{'epochs':>8}{'secs':>7}"
         lines = [head, "-" * len(head)]
         for t in self.trials:

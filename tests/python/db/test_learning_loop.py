@@ -111,7 +111,7 @@ def config(tmp: Path, **kw) -> rt.RetrainConfig:
     kw.setdefault("label_maturity_days", 0.0)
     kw.setdefault("min_holdout_labels", 10)  # this world holds out ~100 labelled pairs
     # one grid point: the pipeline, not the search, is under test here
-    kw.setdefault("tuning", TuningConfig(grid=(("base", {}),), patience=3))
+    kw.setdefault("tuning", TuningConfig(grid=(("base", {}),), patience=3, retune_growth=3.0))
     # a 3-epoch model of a tiny world: the pipeline is under test, not its quality
     kw.setdefault("baseline_gate", False)
     return rt.RetrainConfig(min_labels=100, model_dir=tmp, train=train, **kw)
@@ -223,6 +223,13 @@ def test_deploy_then_gate_refuses_and_keeps_the_active_model(world, conn, tmp_pa
     refused = rt.retrain(conn, config(tmp_path, min_auc=0.99), as_of=AS_OF_B, log=lambda s: None)
     assert refused.status == "rejected" and refused.exit_code == 2
     assert "not above the gate 0.99" in refused.reason
+    # the settings chosen for the first deploy are reused (labels grew < 3x, < 28 days)
+    assert refused.metrics["tuning"]["reused_from"] == FIRST
+    assert refused.metrics["tuning"]["trials"] == []
+    retuned = rt.retrain(
+        conn, config(tmp_path, min_auc=0.99, retune=True), as_of=AS_OF_B, log=lambda s: None
+    )
+    assert retuned.status == "rejected" and len(retuned.metrics["tuning"]["trials"]) == 1
     # 2. worse than the active model on the held-out pairs it has not trained on
     assert refused.metrics["active"]["version"] == FIRST
     assert refused.metrics["active"]["labelled_pairs"] <= refused.split["holdout_labelled_pairs"]
@@ -245,7 +252,7 @@ def test_deploy_then_gate_refuses_and_keeps_the_active_model(world, conn, tmp_pa
     reg = registry(conn)
     assert reg[FIRST][0] == "active"
     rejected = {v: r for v, r in reg.items() if v != FIRST}
-    assert len(rejected) == 4
+    assert len(rejected) == 5
     assert all(r[0] == "rejected" and not r[1] and not r[2] and r[3] for r in rejected.values())
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         Path(p).name for p in a.files.values()
