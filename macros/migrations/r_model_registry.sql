@@ -1,6 +1,7 @@
 {#- R-42 / R-44: switching the active model is one transaction, so a serving
     backend sees the old or the new model, never none. Used by the training
-    pipeline and by hand for a rollback. -#}
+    pipeline, `ses-match models activate` and ses.rollback_model; every switch
+    is recorded in ses.model_activations (R__model_activations). -#}
 {% macro migration_r_model_registry() %}
 create or replace function ses.activate_model(p_version text, p_reason text default null)
 returns text
@@ -9,17 +10,25 @@ volatile
 as $fn$
 declare
     v_status text;
+    v_servable boolean;
     v_previous text;
 begin
-    select status into v_status from ses.model_registry where version = p_version for update;
+    select status, onnx_model is not null and candle_weights is not null
+      into v_status, v_servable
+      from ses.model_registry where version = p_version for update;
     if not found then
         raise exception 'unknown model version %', coalesce(p_version, 'NULL') using errcode = '23503';
     end if;
     if v_status = 'active' then
         return p_version;
     end if;
-    if v_status not in ('candidate', 'retired') then
-        raise exception 'model % is %, only a candidate or retired model can be activated', p_version, v_status
+    -- a model the gate refused keeps its bytes and can be deployed on purpose
+    if v_status not in ('candidate', 'retired', 'rejected') then
+        raise exception 'model % is %, only a candidate, rejected or retired model can be activated', p_version, v_status
+            using errcode = '22023';
+    end if;
+    if not v_servable then
+        raise exception 'model % has no model bytes in ses.model_registry (its export failed): it cannot be served', p_version
             using errcode = '22023';
     end if;
     update ses.model_registry
