@@ -21,7 +21,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets, get_asset_key_for_model
 from pydantic import Field
 
-from ses_ops.db import connect
+from ses_ops.db import connect, with_actor
 from ses_ops.settings import kept_settings, vars_args
 from training.retrain import RetrainConfig
 
@@ -98,7 +98,7 @@ class RetrainRunConfig(Config):
 def _actor(who: str) -> Iterator[None]:
     """ses.actor for the run's connections (who deployed, in ses.model_activations)."""
     old = os.environ.get("PGOPTIONS")
-    os.environ["PGOPTIONS"] = f"{old or ''} -c ses.actor={who}".strip()
+    os.environ["PGOPTIONS"] = with_actor(old, who)
     try:
         yield
     finally:

@@ -66,14 +66,14 @@ def nightly_build(context: ScheduleEvaluationContext) -> RunRequest:
     cron_schedule=WEEKLY_CRON,
     execution_timezone=TIMEZONE,
     default_status=DefaultScheduleStatus.RUNNING,
-    required_resource_keys={"retrain"},
     description="03:00 JST on Sundays: retrain (R-43 weekly); skipped during the cold start.",
 )
-def weekly_retrain(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-    settings: RetrainSettings = context.resources.retrain
+def weekly_retrain(
+    context: ScheduleEvaluationContext, retrain: RetrainSettings
+) -> RunRequest | SkipReason:
     with connect() as conn:
         now = conn.execute("select now()").fetchone()[0]
-        decision = weekly_decision(conn, now, settings.config())
+        decision = weekly_decision(conn, now, retrain.config())
     if not decision.run:
         return SkipReason(decision.reason)
     return RunRequest(tags={"trigger": "weekly", "reason": decision.reason[:200]})
@@ -84,14 +84,14 @@ def weekly_retrain(context: ScheduleEvaluationContext) -> RunRequest | SkipReaso
     job=retrain_job,
     minimum_interval_seconds=LABEL_SENSOR_INTERVAL_S,
     default_status=DefaultSensorStatus.RUNNING,
-    required_resource_keys={"retrain"},
     description="Retrain when 500 more mature labels arrived since the last training (R-43).",
 )
-def retrain_on_new_labels(context: SensorEvaluationContext) -> RunRequest | SkipReason:
-    settings: RetrainSettings = context.resources.retrain
+def retrain_on_new_labels(
+    context: SensorEvaluationContext, retrain: RetrainSettings
+) -> RunRequest | SkipReason:
     with connect() as conn:
         now = conn.execute("select now()").fetchone()[0]
-        decision = labels_decision(conn, now, settings.config())
+        decision = labels_decision(conn, now, retrain.config())
     if not decision.run:
         return SkipReason(decision.reason)
     return RunRequest(

@@ -29,12 +29,22 @@ class Decision:
     run_key: str | None = None
 
 
+def _not_built(conn: psycopg.Connection) -> Decision | None:
+    if conn.execute("select to_regclass('ses.training_labels')").fetchone()[0] is None:
+        return Decision(False, f"{conn.info.dbname} is not built yet: run the nightly job first")
+    return None
+
+
 def weekly_decision(conn: psycopg.Connection, now: datetime, config: RetrainConfig) -> Decision:
+    if (skip := _not_built(conn)) is not None:
+        return skip
     ok, why = due(conn, now, dataclasses.replace(config, retrain_every_days=0))
     return Decision(ok, why if ok else f"cold start: {why}")
 
 
 def labels_decision(conn: psycopg.Connection, now: datetime, config: RetrainConfig) -> Decision:
+    if (skip := _not_built(conn)) is not None:
+        return skip
     ok, why = due(conn, now, dataclasses.replace(config, retrain_every_days=NEVER_DAYS))
     if not ok:
         return Decision(False, why)

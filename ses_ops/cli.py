@@ -24,11 +24,10 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ses_ops.db import PROJECT_DIR, apply_defaults, connect
+from ses_ops.db import PROJECT_DIR, apply_defaults, connect, with_actor
 
 PASSTHROUGH = {
     "demo": "ses_ops.demo",
@@ -48,41 +47,16 @@ def actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def set_session_actor(who: str, environ: dict[str, str] | os._Environ = os.environ) -> None:
-    """Every connection of this process and its children sets ses.actor (PGOPTIONS),
-    so a deploy made through retrain records who ran it."""
-    escaped = who.replace("\\", "\\\\").replace(" ", "\\ ")
-    options = environ.get("PGOPTIONS", "")
-    environ["PGOPTIONS"] = f"{options} -c ses.actor={escaped}".strip()
-
-
 def _console():
     from rich.console import Console
 
     return Console()
 
 
-def _table(rows: list[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
-    from rich.table import Table
+def _table(rows: list[dict[str, Any]], columns: Sequence[str], title: str) -> None:
+    from ses_ops.tables import print_table
 
-    table = Table(title=title, show_lines=False)
-    for c in columns:
-        table.add_column(c)
-    for r in rows:
-        table.add_row(*(_fmt(r.get(c)) for c in columns))
-    _console().print(table)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+    print_table(title, rows, columns=columns)
 
 
 # ----------------------------------------------------------------------- commands
@@ -92,10 +66,14 @@ def cmd_passthrough(args: argparse.Namespace, rest: list[str]) -> int:
     import importlib
 
     module = importlib.import_module(PASSTHROUGH[args.command])
+
+    def run() -> int:
+        result = _spinner(args.command, module.main, rest)
+        return result if isinstance(result, int) else 0
+
     if args.command == "retrain":
-        return _with_alert(args, "retrain", lambda: _spinner("retrain", module.main, rest))
-    result = module.main(rest)
-    return result if isinstance(result, int) else 0
+        return _with_alert(args, "retrain", run)
+    return run()
 
 
 def _spinner(label: str, fn: Callable[[list[str]], int], argv: list[str]) -> int:
@@ -227,7 +205,9 @@ def _show_model(m: dict[str, Any]) -> None:
     gate = metrics.get("gate") or {}
     print(f"model {m['version']}: {m['status']}")
     for key in ("trained_at", "labeled_count", "max_label_at", "activated_at", "retired_at"):
-        print(f"  {key:<14} {_fmt(m[key])}")
+        value = m[key]
+        text = value.isoformat(" ", "seconds") if hasattr(value, "isoformat") else value
+        print(f"  {key:<14} {'-' if value is None else text}")
     print(f"  {'reason':<14} {m['reason'] or ''}")
     if gate:
         print(
@@ -377,7 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.database:
         os.environ["PGDATABASE"] = args.database
     apply_defaults()
-    set_session_actor(f"{actor()}:ses-match {args.command}")
+    # every connection (retrain's deploy included) records who ran it
+    os.environ["PGOPTIONS"] = with_actor(
+        os.environ.get("PGOPTIONS"), f"{actor()}:ses-match {args.command}"
+    )
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "doctor": cmd_doctor,
         "nightly": cmd_build,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import MutableMapping
 from pathlib import Path
@@ -45,3 +46,11 @@ def apply_defaults(environ: MutableMapping[str, str] = os.environ) -> None:
             profiles.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(PROJECT_DIR / "profiles.yml.example", profiles / "profiles.yml")
         environ["DBT_PROFILES_DIR"] = str(profiles)
+
+
+def with_actor(options: str | None, who: str) -> str:
+    """PGOPTIONS setting ``ses.actor`` (who activates a model, ses.model_activations)
+    for every connection of a process and its children, replacing an earlier one."""
+    escaped = who.replace("\\", "\\\\").replace(" ", "\\ ")
+    kept = re.sub(r"\s*-c\s*ses\.actor=(?:\\.|\S)*", "", options or "").strip()
+    return f"{kept} -c ses.actor={escaped}".strip()

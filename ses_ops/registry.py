@@ -120,4 +120,3 @@ def export(conn: psycopg.Connection, version: str, directory: Path) -> list[Path
         raise RegistryError(f"model {version} has no stored bytes (its export failed)")
     artifacts = ModelArtifacts(version, bytes(row[0]), bytes(row[1]), row[2])
     return sorted(artifacts.write(directory).values())
-
