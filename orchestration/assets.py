@@ -1,5 +1,5 @@
-"""Assets: every dbt model, seed and snapshot of the project (from its manifest),
-and the learned two-tower model, produced by the retrain job."""
+"""Assets: every dbt model and seed of the project (from its manifest, dbt tests as
+asset checks), and the learned two-tower model, produced by the retrain job."""
 
 import contextlib
 import io
@@ -32,7 +32,6 @@ MODEL_ASSET = AssetKey("two_tower_model")
 # ses.embedder_version, which reads ses.model_registry): a new model adds a cache
 # generation and a row to the evaluation report.
 MODEL_DEPENDENTS = ("talent_embeddings", "project_embeddings", "model_evaluation")
-FOLDER_GROUPS = {"staging": "staging", "intermediate": "intermediate"}
 
 
 class SesDbtTranslator(DagsterDbtTranslator):
@@ -45,8 +44,8 @@ class SesDbtTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn") or []
         if len(fqn) > 2 and fqn[1] == "marts":
             return fqn[2]
-        if len(fqn) > 1 and fqn[1] in FOLDER_GROUPS:
-            return FOLDER_GROUPS[fqn[1]]
+        if len(fqn) > 1 and fqn[1] in ("staging", "intermediate"):
+            return fqn[1]
         return super().get_group_name(dbt_resource_props)
 
     def get_asset_spec(self, manifest, unique_id, project):
@@ -57,7 +56,8 @@ class SesDbtTranslator(DagsterDbtTranslator):
 
 
 @dbt_assets(
-    manifest=prepare_manifest(force=False),
+    # `dagster dev` (make orchestrate) parses again at every reload of the definitions
+    manifest=prepare_manifest(force=bool(os.environ.get("DAGSTER_IS_DEV_CLI"))),
     project=DBT_PROJECT,
     dagster_dbt_translator=SesDbtTranslator(),
 )

@@ -13,6 +13,7 @@ the registry, and a failed retrain keeps the active model (training.retrain).
 
 import os
 import warnings
+from collections.abc import Callable
 
 from dagster import (
     BetaWarning,
@@ -37,7 +38,7 @@ from ses_ops.dbt_runner import dbt_executable
 from .assets import RetrainSettings, ses_match_dbt, two_tower_model
 from .jobs import bi_job, nightly_job, retrain_job
 from .project import DBT_PROJECT
-from .triggers import labels_decision, weekly_decision
+from .triggers import Decision, labels_decision, weekly_decision
 
 # run_failure_sensor passes a beta parameter (owners) itself; nothing of ours is beta.
 warnings.filterwarnings("ignore", message="Parameter `owners`", category=BetaWarning)
@@ -46,6 +47,19 @@ TIMEZONE = "Asia/Tokyo"
 NIGHTLY_CRON = "0 2 * * *"
 WEEKLY_CRON = "0 3 * * 0"  # Sunday
 LABEL_SENSOR_INTERVAL_S = 15 * 60
+
+
+def retrain_request(
+    decide: Callable[..., Decision], retrain: RetrainSettings, trigger: str
+) -> RunRequest | SkipReason:
+    """A retrain run when the trigger's rule says so (orchestration.triggers)."""
+    with connect() as conn:
+        now = conn.execute("select now()").fetchone()[0]
+        decision = decide(conn, now, retrain.config())
+    if not decision.run:
+        return SkipReason(decision.reason)
+    tags = {"trigger": trigger, "reason": decision.reason[:200]}
+    return RunRequest(run_key=decision.run_key, tags=tags)
 
 
 @schedule(
@@ -71,12 +85,7 @@ def nightly_build(context: ScheduleEvaluationContext) -> RunRequest:
 def weekly_retrain(
     context: ScheduleEvaluationContext, retrain: RetrainSettings
 ) -> RunRequest | SkipReason:
-    with connect() as conn:
-        now = conn.execute("select now()").fetchone()[0]
-        decision = weekly_decision(conn, now, retrain.config())
-    if not decision.run:
-        return SkipReason(decision.reason)
-    return RunRequest(tags={"trigger": "weekly", "reason": decision.reason[:200]})
+    return retrain_request(weekly_decision, retrain, "weekly")
 
 
 @sensor(
@@ -89,14 +98,7 @@ def weekly_retrain(
 def retrain_on_new_labels(
     context: SensorEvaluationContext, retrain: RetrainSettings
 ) -> RunRequest | SkipReason:
-    with connect() as conn:
-        now = conn.execute("select now()").fetchone()[0]
-        decision = labels_decision(conn, now, retrain.config())
-    if not decision.run:
-        return SkipReason(decision.reason)
-    return RunRequest(
-        run_key=decision.run_key, tags={"trigger": "labels", "reason": decision.reason[:200]}
-    )
+    return retrain_request(labels_decision, retrain, "labels")
 
 
 @run_failure_sensor(

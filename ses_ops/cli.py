@@ -264,16 +264,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_orchestrate(args: argparse.Namespace) -> int:
-    """dagster dev: the web UI and the daemon (schedules, sensors) on this machine."""
-    from orchestration.project import prepare_manifest
-
+    """dagster dev: the web UI and the daemon (schedules, sensors) on this machine; its
+    code server parses the dbt project at every (re)load."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_DIR / ".local" / "dagster")))
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         (home / "dagster.yaml").write_text(
             (PROJECT_DIR / "orchestration" / "dagster.yaml").read_text()
         )
-    prepare_manifest()
     port = str(args.port or os.environ.get("SES_DAGSTER_PORT") or DEFAULT_DAGSTER_PORT)
     exe = str(Path(sys.executable).with_name("dagster"))
     cmd = [exe, "dev", "-m", "orchestration.definitions", "--host", args.host, "--port", port]

@@ -109,11 +109,15 @@ def scratch_root() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def run_doctor(cluster: ScratchCluster, monkeypatch) -> dict[str, doctor.Check]:
-    for key, value in cluster.environ().items():
-        monkeypatch.setenv(key, value)
-    d = doctor.Doctor(dict(os.environ))
-    return {c.name: c for c in d.run()}
+def doctor_on(cluster: ScratchCluster, monkeypatch) -> dict[str, doctor.Check]:
+    """Start the cluster, run the doctor against it, stop it."""
+    cluster.start()
+    try:
+        for key, value in cluster.environ().items():
+            monkeypatch.setenv(key, value)
+        return {c.name: c for c in doctor.Doctor(dict(os.environ)).run()}
+    finally:
+        cluster.stop()
 
 
 def copy_ses_udf(root: Path) -> Path:
@@ -127,11 +131,7 @@ def copy_ses_udf(root: Path) -> Path:
 def test_doctor_on_a_server_without_plpython3u(scratch_root, monkeypatch) -> None:
     bindir = install_without_plpython(scratch_root / "install")
     cluster = ScratchCluster(scratch_root, bindir, str(copy_ses_udf(scratch_root)))
-    cluster.start()
-    try:
-        checks = run_doctor(cluster, monkeypatch)
-    finally:
-        cluster.stop()
+    checks = doctor_on(cluster, monkeypatch)
     assert checks["reachable"].status == "ok"
     assert checks["PostgreSQL"].status == "ok"
     assert checks["plpython3u"].status == "FAIL"
@@ -145,11 +145,7 @@ def test_doctor_on_a_server_without_plpython3u(scratch_root, monkeypatch) -> Non
 def test_doctor_on_a_server_without_the_udf_packages(scratch_root, monkeypatch) -> None:
     # the real installation, but the server's Python path holds only ses_udf
     cluster = ScratchCluster(scratch_root, PGBIN, str(copy_ses_udf(scratch_root)))
-    cluster.start()
-    try:
-        checks = run_doctor(cluster, monkeypatch)
-    finally:
-        cluster.stop()
+    checks = doctor_on(cluster, monkeypatch)
     assert checks["plpython3u"].status == "ok"
     packages = checks["UDF packages"]
     assert packages.status == "FAIL"
