@@ -24,8 +24,6 @@ from ses_ops.settings import kept_settings, vars_args
 from .assets import MODEL_ASSET, RetrainSettings, SesDbtTranslator, run_retrain
 from .project import DBT_PROJECT
 
-SELECTORS = ("nightly", "weekly", "bi")
-
 
 def dbt_build_op(selector: str):
     """An op running `dbt build --selector <selector>` with the settings in force kept."""

@@ -19,7 +19,7 @@ from ses_ops.db import connect, current_database
 from ses_ops.dbt_runner import invoke_in_process
 from ses_ops.settings import kept_settings, vars_args
 
-SELECTORS = ("nightly", "weekly", "bi")
+SELECTORS = ("nightly", "weekly", "bi")  # the scheduled selections of selectors.yml
 
 
 @dataclass

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ses_ops.build import SELECTORS
 from ses_ops.db import PROJECT_DIR, apply_defaults, connect, with_actor
 
 PASSTHROUGH = {
@@ -307,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sp = sub.add_parser(name, help=helptext)
         if name == "build":
-            sp.add_argument("selector", choices=("nightly", "weekly", "bi"))
+            sp.add_argument("selector", choices=SELECTORS)
         sp.add_argument("--alert", action="store_true", help="raise an alert if it fails")
         sp.add_argument(
             "--no-keep-settings",
