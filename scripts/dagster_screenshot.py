@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import io
 import itertools
 import json
 import shutil
@@ -23,6 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from PIL import Image
 from websockets.sync.client import connect
 
 GROUPS_KEY = "asset-graph-open-graph-nodes-global-__GLOBAL__"
@@ -93,8 +95,10 @@ def lineage(url: str, out: Path, size: str, expanded: tuple[str, ...]) -> None:
         browser.js(CLICK_TEXT.format("b => b.innerText.trim() === 'Skip'"))
         time.sleep(2)
         data = browser.call("Page.captureScreenshot", format="png")["data"]
-        out.write_bytes(base64.b64decode(data))
-        print(f"wrote {out}")
+    # 64 colours are plenty for the UI and keep the file small enough for docs/
+    image = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
+    image.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    print(f"wrote {out}")
 
 
 def main() -> None:

@@ -24,6 +24,16 @@ def print_table(
 
     cells = [[fmt(r.get(c)) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    print("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+    print("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip())
+    # numbers right-aligned, text left-aligned
+    numeric = [
+        all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in cols
+    ]
     for row in cells:
-        print("  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
+        print(
+            "  "
+            + "  ".join(
+                v.rjust(w) if num else v.ljust(w)
+                for v, w, num in zip(row, widths, numeric, strict=True)
+            ).rstrip()
+        )
