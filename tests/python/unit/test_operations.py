@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+
+import pytest
 import yaml
 
 from ses_ops import cli
@@ -66,3 +69,13 @@ def test_pass_through_commands_keep_their_options() -> None:
     )
     assert args.command == "retrain" and args.alert
     assert rest == ["--if-due", "--set", "epochs=3", "--as-of", "2025-06-06"]
+
+
+@pytest.mark.parametrize("command", sorted(cli.PASSTHROUGH))
+def test_every_wrapped_command_takes_its_arguments(command, capsys) -> None:
+    """ses-match passes argv through: each wrapped main(argv) answers --help."""
+    module = importlib.import_module(cli.PASSTHROUGH[command])
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "usage:" in capsys.readouterr().out
