@@ -1,6 +1,7 @@
 # ses_match entry points. Two commands do everything on a fresh machine:
 #   make demo   set up, start the local database, run the main job
 #   make test   set up, start the local database, run every check and test
+#   make orchestrate   the Dagster scheduler and its web UI (SES_DAGSTER_PORT, default 3300)
 # Point at another server by exporting PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE
 # (the local cluster is then left alone).
 
@@ -21,13 +22,12 @@ USE_LOCAL_DB := 0
 endif
 export PGDATABASE ?= ses_match
 export DBT_PROFILES_DIR := $(CURDIR)/$(LOCAL)/dbt
-export PYTHONPATH := $(CURDIR)/python_udfs:$(CURDIR)
 TEST_DATABASE ?= $(PGDATABASE)_test
 
-.PHONY: setup db demo test fuzz evaluate lint bench clean-db help
+.PHONY: setup db demo test fuzz evaluate lint bench orchestrate clean-db help
 
 help:
-	@echo "make demo | make test | make fuzz | make bench | make lint | make db | make clean-db"
+	@echo "make demo | make test | make fuzz | make bench | make lint | make db | make orchestrate | make clean-db"
 	@echo "make evaluate EVALUATOR_PACKAGES=<dir with dbt_project_evaluator/ and dbt_utils/>"
 
 $(BIN)/.installed: requirements.txt
@@ -35,6 +35,12 @@ $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+# The ses-match console script and the packages (ses_udf from python_udfs/),
+# importable from the venv without PYTHONPATH.
+$(BIN)/.editable: pyproject.toml $(BIN)/.installed
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 # Wheels for the server's plpython3u interpreter (Debian's python3.11).
@@ -47,7 +53,7 @@ $(LOCAL)/dbt/profiles.yml: profiles.yml.example
 	mkdir -p $(dir $@)
 	cp $< $@
 
-setup: $(BIN)/.installed $(LOCAL)/pylib/.installed $(LOCAL)/dbt/profiles.yml
+setup: $(BIN)/.installed $(BIN)/.editable $(LOCAL)/pylib/.installed $(LOCAL)/dbt/profiles.yml
 
 db: setup
 ifeq ($(USE_LOCAL_DB),1)
@@ -84,6 +90,9 @@ evaluate: db
 
 bench: db
 	$(BIN)/python -m benchmarks.run_all
+
+orchestrate: db
+	$(BIN)/ses-match orchestrate
 
 clean-db:
 ifeq ($(USE_LOCAL_DB),1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
 
@@ -13,7 +14,10 @@ BENCHMARKS = [
 ]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(prog="python -m benchmarks.run_all", description=__doc__).parse_args(
+        argv
+    )
     for name in BENCHMARKS:
         print(f"\n=== {name} ===", flush=True)
         importlib.import_module(name).main([])

@@ -49,7 +49,7 @@ set search_path = pg_catalog, ses, pg_temp
             'record_interaction_event', 'record_interaction_events_batch',
             'record_conversion', 'record_conversions_batch', 'log_match_run', 'run_match',
         ],
-        'trainer': ['register_model', 'activate_model', 'active_model_version'],
+        'trainer': ['register_model', 'activate_model', 'rollback_model', 'active_model_version'],
         'transformer': [
             'two_tower_config', 'cold_start_weight', 'two_tower_weight', 'variant_serves_two_tower',
             'ab_bucket', 'ab_variant', 'blend_total', 'base_score',

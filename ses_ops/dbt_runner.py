@@ -5,9 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from ses_ops.db import PROJECT_DIR
+
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
+
+class DbtFailed(RuntimeError):
+    """A dbt command failed; ``problems`` names each failing node."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 def dbt_executable() -> str:
@@ -37,3 +49,38 @@ def run_dbt(
         raise RuntimeError(
             f"dbt {' '.join(args)} failed (exit {proc.returncode}):\n{output[-4000:]}"
         )
+
+
+def failed_nodes(result: Any) -> list[str]:
+    """'unique_id: status: message' of every failed node of a dbtRunner result."""
+    return [
+        f"{r.node.unique_id}: {r.status}: {(r.message or '')[:500]}"
+        for r in getattr(result, "results", None) or []
+        if str(r.status) in FAILED_STATUSES
+    ]
+
+
+def invoke_in_process(
+    args: Sequence[str],
+    database: str,
+    *,
+    callbacks: Sequence[Callable[[Any], None]] = (),
+    manifest: Any = None,
+) -> Any:
+    """`dbt <args>` in this process (dbtRunner) on ``database``; returns dbt's result,
+    raises DbtFailed naming the failed nodes."""
+    from dbt.cli.main import dbtRunner
+
+    # The profile reads PGDATABASE when the project is parsed.
+    os.environ["PGDATABASE"] = database
+    os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / ".local" / "dbt"))
+    runner = dbtRunner(manifest=manifest, callbacks=list(callbacks))
+    res = runner.invoke([*args, "--quiet", "--project-dir", str(PROJECT_DIR)])
+    if not res.success:
+        problems = failed_nodes(res.result)
+        raise DbtFailed(
+            f"dbt {' '.join(args)} failed on {database}: "
+            + ("; ".join(problems) or str(res.exception)),
+            problems,
+        )
+    return res.result

@@ -38,6 +38,7 @@ from ses_ops.db import connect, current_database
 from ses_ops.dbt_runner import PROJECT_DIR
 from ses_ops.ensure_database import ensure_database
 from ses_ops.report import chemistry_by_week, collect, write_report
+from ses_ops.tables import print_table
 from simulator import WorldConfig
 from simulator.loop import ClosedLoop, DayContext, LoopConfig
 from simulator.nightly import DbtBuild, LabelSnapshot, NightlyBuild, nightly_build_args
@@ -94,25 +95,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     return args
-
-
-def print_table(title: str, rows: list[dict], floats: int = 4) -> None:
-    print(f"\n{title}")
-    if not rows:
-        print("  (none)")
-        return
-    cols = list(rows[0])
-
-    def fmt(v: object) -> str:
-        if isinstance(v, float):
-            return f"{v:.{floats}f}"
-        return "(none)" if v is None else str(v)
-
-    cells = [[fmt(r[c]) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    print("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
-    for row in cells:
-        print("  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
 
 
 class ServeLearnedModel:

@@ -13,27 +13,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ses_ops.dbt_runner import PROJECT_DIR, run_dbt
+from ses_ops.dbt_runner import PROJECT_DIR, invoke_in_process, run_dbt
 
-# The nightly build: everything except dbt unit tests (they test SQL logic on
+# A complete build: everything except dbt unit tests (they test SQL logic on
 # fixed inputs, not the night's data).
-NIGHTLY_BUILD_ARGS: tuple[str, ...] = ("build", "--exclude", "test_type:unit")
+FULL_BUILD_ARGS: tuple[str, ...] = ("build", "--exclude", "test_type:unit")
 
-# What `--light` leaves out as well: the batch mart of every (project, talent)
-# pair and the tests that scan all pairs. Both grow with talents x projects;
-# excluding a table and tests drops nothing (they have no dependent views).
-ALL_PAIRS_NODES: tuple[str, ...] = (
-    "ranked_candidates+",
-    "int_candidate_pairs,resource_type:test",
-    "knocked_out_pairs,resource_type:test",
-)
+# The product's nightly build (selectors.yml `nightly`): the complete build
+# without the all-pairs nodes (selector `all_pairs`: the batch mart of every
+# (project, talent) pair and the tests that scan all pairs, which grow with
+# talents x projects and have no dependent views, so leaving them out drops nothing).
+NIGHTLY_BUILD_ARGS: tuple[str, ...] = ("build", "--selector", "nightly")
 
 
 def nightly_build_args(light: bool = False) -> list[str]:
-    args = list(NIGHTLY_BUILD_ARGS)
-    if light:
-        args.extend(ALL_PAIRS_NODES)
-    return args
+    return list(NIGHTLY_BUILD_ARGS if light else FULL_BUILD_ARGS)
 
 
 class DbtBuild:
@@ -49,37 +43,26 @@ class DbtBuild:
     def __init__(self, database: str, *, in_process: bool = True) -> None:
         self.database = database
         self.in_process = in_process
-        self._runner: Any = None
+        self._manifest: Any = None
         self.last_execution_s: float | None = None  # dbt's own elapsed time (in process)
 
     def _invoke_in_process(self, args: list[str]) -> None:
         from dbt.cli.main import dbtRunner
 
-        # The profile reads PGDATABASE; the manifest is parsed for that database.
-        os.environ["PGDATABASE"] = self.database
-        os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / ".local" / "dbt"))
-        common = ["--quiet", "--project-dir", str(PROJECT_DIR)]
-        if self._runner is None:
-            parsed = dbtRunner().invoke(["parse", *common])
+        if self._manifest is None:
+            # The profile reads PGDATABASE; the manifest is parsed for that database.
+            os.environ["PGDATABASE"] = self.database
+            os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / ".local" / "dbt"))
+            parsed = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(PROJECT_DIR)])
             if not parsed.success:
                 raise RuntimeError(f"dbt parse failed: {parsed.exception}")
-            self._runner = dbtRunner(manifest=parsed.result)
-        res = self._runner.invoke([*args, *common])
-        self.last_execution_s = getattr(res.result, "elapsed_time", None)
-        if not res.success:
-            problems = [
-                f"{r.node.unique_id}: {r.status}: {(r.message or '')[:500]}"
-                for r in getattr(res.result, "results", None) or []
-                if str(r.status) in ("error", "fail", "runtime error")
-            ]
-            raise RuntimeError(
-                f"dbt {' '.join(args)} failed on {self.database}: "
-                + ("; ".join(problems) or str(res.exception))
-            )
+            self._manifest = parsed.result
+        result = invoke_in_process(args, self.database, manifest=self._manifest)
+        self.last_execution_s = getattr(result, "elapsed_time", None)
 
     def reparse(self) -> None:
         """Parse the project again at the next command (after a TWO_TOWER_* change)."""
-        self._runner = None
+        self._manifest = None
 
     def invoke(self, args: Sequence[str]) -> float:
         """Run `dbt <args>`; returns the seconds it took."""
@@ -92,9 +75,9 @@ class DbtBuild:
 
 
 class NightlyBuild:
-    """Hook: the nightly `dbt build` (NIGHTLY_BUILD_ARGS).
+    """Hook: the nightly `dbt build` (FULL_BUILD_ARGS).
 
-    light=True leaves out ALL_PAIRS_NODES, except on the nights where
+    light=True runs the product's nightly selection (NIGHTLY_BUILD_ARGS), except on the nights where
     `full_when(ctx)` is true (for example the last night of a demo).
     """
 

@@ -9,29 +9,36 @@
    int_project_tokens (psycopg 3, the PG* environment).
 2. Splits without leakage (time by default; training.dataset) into the training window
    and the held-out split. Inside the window it chooses the settings (training.tuning:
-   a small grid, a time-ordered validation slice, a work budget), then trains the
-   candidate on the whole window with them (fixed seeds, training.train), exports it to
-   ONNX + safetensors in memory and verifies both against PyTorch (training.export).
+   a small grid, a time-ordered validation slice, a work budget; the last choice is
+   reused until the labels doubled), then trains the candidate on the whole window with
+   them (fixed seeds, training.train), exports it to ONNX + safetensors in memory and
+   verifies both against PyTorch (training.export).
 3. Evaluates on the held-out split, per project over its exposed candidates: the
    candidate (through the exported ONNX, i.e. what would be served), the baselines (the
    seed's hash tower and the popularity of talent / project / both, training.baselines,
-   learnt from the window only) and the active model, side by side, also for warm and
-   cold pairs, stored in ses.model_registry.metrics.
+   learnt from the window only) and the active model (on the held-out pairs shown after
+   its own training data), side by side, also for warm and cold pairs, stored in
+   ses.model_registry.metrics.
 4. Gate (R-42): deploy only if the candidate's held-out AUC > ``min_auc`` (0.7), beats
-   every baseline's and is not below the active model's on the same split (minus
-   ``max_auc_drop``, 0). Then the model to deploy is refit with the chosen settings on
-   every mature label (window + held-out: the newest labels matter most), exported and
-   verified; deploying writes models/two_tower_<version>.onnx / .safetensors / .json
-   and, in one transaction, inserts the registry row (the refit's bytes, the
-   candidate's held-out metrics, which labels each saw) and activates it
-   (ses.activate_model). A refused candidate is recorded as ``rejected`` with its
-   metrics and reason, without bytes or files. Any failure keeps the active model; the
-   command then exits non-zero with the reason (1: error, 2: gate refused).
+   every baseline's and is not below the active model's (minus ``max_auc_drop``, 0).
+   Then the model to deploy is refit with the chosen settings on every mature label
+   (window + held-out: the newest labels matter most), exported and verified;
+   deploying writes models/two_tower_<version>.onnx / .safetensors / .json and, in one
+   transaction, records the registry row (the refit's bytes, the candidate's held-out
+   metrics, which labels each saw) and activates it (ses.register_model);
+   ``--no-activate`` stores it as ``candidate`` instead. A refused candidate is recorded
+   as ``rejected`` with its metrics, reason and bytes (no files), so it can be inspected
+   or deployed on purpose (ses-match models activate). Any failure keeps the active
+   model; the command then exits non-zero with the reason (1: error, 2: gate refused).
 
 Versions are YYYYMMDD of the as-of date in JST (the data's newest label by default),
 with -2, -3 ... when taken. Triggers (R-43, ``--if-due``): no model trained yet and at
 least ``min_labels`` labels, or 7 days since the last training, or 500 labels more than
 at the last training ("training" = any registry row, rejected ones included).
+A refused training resets the clock on purpose: it was trained on the same labels, so
+training again the next night would be refused on the same evidence; it waits for a
+week or 500 more labels like a deployed one. A failed run (no candidate) records no
+row, so it is retried at the next trigger.
 """
 
 from __future__ import annotations
@@ -130,6 +137,7 @@ class RetrainConfig:
     label_maturity_days: float = 3.0
     model_dir: Path = REPO / "models"
     dry_run: bool = False  # evaluate and report; write nothing
+    activate: bool = True  # False: a candidate that passes the gate is stored, not deployed
     train: TrainConfig = field(default_factory=default_train_config)
     tuning: TuningConfig = field(default_factory=TuningConfig)
     retune: bool = False  # choose the settings again even when the last choice is reusable
@@ -157,7 +165,7 @@ class RetrainConfig:
 
 @dataclass
 class RetrainReport:
-    status: str  # deployed | rejected | failed | not_due | evaluated (dry run)
+    status: str  # deployed | candidate | rejected | failed | not_due | evaluated (dry run)
     reason: str
     version: str | None = None
     previous_version: str | None = None
@@ -170,7 +178,9 @@ class RetrainReport:
 
     @property
     def exit_code(self) -> int:
-        return {"deployed": 0, "not_due": 0, "evaluated": 0, "rejected": 2}.get(self.status, 1)
+        return {"deployed": 0, "candidate": 0, "not_due": 0, "evaluated": 0, "rejected": 2}.get(
+            self.status, 1
+        )
 
     def table(self) -> str:
         rows = [(name, m) for name, m in self.metrics.get("holdout", {}).items() if m]
@@ -556,7 +566,7 @@ def _retrain(
         return report
     if not ok:
         report.reason = f"gate refused: {why}"
-        _record(conn, config, report, None, as_of, "rejected", log)
+        _record(conn, config, report, artifacts, as_of, "rejected", log)
         return report
 
     # The gate judged the settings on labels the candidate never saw; the model served
@@ -601,10 +611,13 @@ def _retrain(
         },
     }
     log(
-        f"refit {version} on {len(everything)} pairs (every mature label) in {seconds['refit']:.1f}s"
+        f"refit {version} on {refit_info['refit_pairs']} labelled pairs (every mature label) "
+        f"in {seconds['refit']:.1f}s"
     )
-    report.reason = why
-    _record(conn, config, report, deployed, as_of, "active", log)
+    report.reason = why if config.activate else f"{why}; not activated (--no-activate)"
+    _record(
+        conn, config, report, deployed, as_of, "active" if config.activate else "candidate", log
+    )
     return report
 
 
@@ -658,14 +671,16 @@ def _record(
     status: str,
     log: Log,
 ) -> None:
-    """Write the registry row (and, when deploying, the files first); on any error the
-    files are removed and the active model is untouched."""
+    """Write the registry row with the bytes when there are any (a refused candidate
+    keeps them too; an export that failed verification has none) and, for a model that
+    passed the gate, the files first; on any error the files are removed and the active
+    model is untouched. ``status``: active | candidate | rejected."""
     if config.dry_run:
         return
     snap = report.snapshot
     paths: dict[str, Path] = {}
     try:
-        if artifacts is not None:
+        if artifacts is not None and status != "rejected":
             paths = artifacts.write(config.model_dir)
         with conn.transaction():
             # through the registry's function: the trainer role cannot write the table
@@ -673,7 +688,7 @@ def _record(
                 "select ses.register_model(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, p_activate => %s)",
                 (
                     report.version,
-                    "candidate" if artifacts is not None else "rejected",
+                    "rejected" if status == "rejected" else "candidate",
                     as_of,
                     snap["label_count"],
                     snap["max_label_at"],
@@ -693,7 +708,7 @@ def _record(
         report.status = "failed"
         report.reason = f"could not record model {report.version}: {exc}"
         raise RetrainError(report.reason) from exc
-    report.status = "deployed" if status == "active" else "rejected"
+    report.status = {"active": "deployed"}.get(status, status)
     report.files = {k: str(v) for k, v in paths.items()}
     log(
         f"model {report.version}: {report.status} ({report.reason})"
@@ -829,11 +844,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dry-run", action="store_true", help="train and evaluate, record nothing")
+    ap.add_argument(
+        "--no-activate",
+        action="store_true",
+        help="store a model that passes the gate as a candidate, do not deploy it",
+    )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a training setting (TrainConfig field, repeatable), e.g. --set epochs=20",
+    )
     ap.add_argument("--dbname", help="database (default: PGDATABASE)")
     ap.add_argument("--json", action="store_true", help="print the report as JSON at the end")
     args = ap.parse_args(argv)
 
     tc = dataclasses.replace(default_train_config(args.seed, args.threads), epochs=args.epochs)
+    if args.set:
+        from training.learning_curve import with_overrides
+
+        tc = with_overrides(tc, args.set)
     grid = DEFAULT_GRID
     if args.grid:
         names = [g.strip() for g in args.grid.split(",") if g.strip()]
@@ -855,6 +886,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline_gate=not args.no_baseline_gate,
         model_dir=args.model_dir,
         dry_run=args.dry_run,
+        activate=not args.no_activate,
         train=tc,
         tuning=tuning,
         retune=args.retune,

@@ -2,9 +2,11 @@
     is one transaction, so a serving backend sees the old or the new model,
     never none; a model that cannot be served is refused before anything
     changes, so the active one keeps serving. The retrain records candidates
-    through ses.register_model, people roll back with ses.activate_model. Both
-    run as the owner role (SECURITY DEFINER, pinned search_path): the trainer
-    role executes them and cannot write the table itself. -#}
+    through ses.register_model; `ses-match models activate` and
+    ses.rollback_model switch with ses.activate_model; every switch is recorded
+    in ses.model_activations (R__model_activations). They run as the owner role
+    (SECURITY DEFINER, pinned search_path): the trainer role executes them and
+    cannot write the table itself. -#}
 {% macro migration_r_model_registry() %}
 create or replace function ses.activate_model(p_version text, p_reason text default null)
 returns text
@@ -15,6 +17,7 @@ as $fn$
 declare
     v_status text;
     v_dimension text;
+    v_servable boolean;
     v_previous text;
     v_problem text;
     v_config jsonb := ses.two_tower_config();
@@ -23,7 +26,8 @@ begin
         raise exception 'model version is required (got %)', coalesce(ses.wp_shown(p_version), 'NULL')
             using errcode = '22004';
     end if;
-    select r.status, r.metadata ->> 'dimension' into v_status, v_dimension
+    select r.status, r.metadata ->> 'dimension', r.onnx_model is not null and r.candle_weights is not null
+      into v_status, v_dimension, v_servable
       from ses.model_registry as r where r.version = p_version for update;
     if not found then
         raise exception 'unknown model version %', ses.wp_shown(p_version) using errcode = '23503';
@@ -31,8 +35,13 @@ begin
     if v_status = 'active' then
         return p_version;
     end if;
-    if v_status not in ('candidate', 'retired') then
-        raise exception 'model % is %, only a candidate or retired model can be activated', p_version, v_status
+    -- a model the gate refused keeps its bytes and can be deployed on purpose
+    if v_status not in ('candidate', 'retired', 'rejected') then
+        raise exception 'model % is %, only a candidate, rejected or retired model can be activated', p_version, v_status
+            using errcode = '22023';
+    end if;
+    if not v_servable then
+        raise exception 'model % has no model bytes in ses.model_registry (its export failed): it cannot be served', p_version
             using errcode = '22023';
     end if;
     -- Serve it first (both backends, the serving code's own loader and probe).

@@ -16,6 +16,9 @@
         {'id': 'R__two_tower_config', 'kind': 'repeatable', 'sql': migration_r_two_tower_config()},
         {'id': 'R__match_run', 'kind': 'repeatable', 'sql': migration_r_match_run()},
         {'id': 'R__model_registry', 'kind': 'repeatable', 'sql': migration_r_model_registry()},
+        {'id': 'V010__model_activations', 'kind': 'versioned', 'sql': migration_v010_model_activations()},
+        {'id': 'V011__alerts', 'kind': 'versioned', 'sql': migration_v011_alerts()},
+        {'id': 'R__model_activations', 'kind': 'repeatable', 'sql': migration_r_model_activations()},
         {'id': 'V040__profile_versions', 'kind': 'versioned', 'sql': migration_v040_profile_versions()},
         {'id': 'R__profile_versions', 'kind': 'repeatable', 'sql': migration_r_profile_versions()},
     ]) }}

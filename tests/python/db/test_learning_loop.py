@@ -7,9 +7,8 @@ configuration, so the whole module takes well under a minute.
 
 from __future__ import annotations
 
-import io
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +20,7 @@ from ses_udf import model_store
 
 from ses_ops.db import connect
 from ses_ops.dbt_runner import run_dbt
-from simulator import (
-    PROJECT_COLUMNS,
-    TALENT_COLUMNS,
-    Chemistry,
-    WorldConfig,
-    copy_statement,
-    generate_projects,
-    generate_talents,
-    write_copy,
-)
-from simulator.world import JST
+from tests.python.db.labelled_world import START, load_labelled_world
 from training import retrain as rt
 from training.dataset import served_embed
 from training.train import TrainConfig
@@ -39,65 +28,13 @@ from training.tuning import TuningConfig
 
 pytestmark = pytest.mark.db
 
-START = datetime(2025, 6, 2, 9, 0, tzinfo=JST)
-N_TALENTS, N_PROJECTS, SHOWN = 240, 48, 20
-
-
-def copy_rows(conn: psycopg.Connection, table: str, rows: list[dict], columns) -> None:
-    buf = io.StringIO()
-    write_copy(rows, columns, buf)
-    with conn.cursor() as cur, cur.copy(copy_statement(table, columns)) as copy:
-        copy.write(buf.getvalue())
-
 
 @pytest.fixture(scope="module")
 def world() -> dict:
     """Talents, projects, one match run per project (a project an hour) and feedback
     on about half of the displayed candidates."""
     with connect() as conn:
-        conn.execute(
-            "truncate ses.feedback_events, ses.interaction_events, ses.conversion_events, "
-            "ses.interaction_logs, ses.match_results, ses.match_runs, ses.talent_embeddings, "
-            "ses.project_embeddings, ses.talents, ses.projects, ses.model_registry "
-            "restart identity cascade"
-        )
-        rng = np.random.default_rng(41)
-        cfg = WorldConfig(seed=41)
-        window = (START - timedelta(days=30), START)
-        talents = generate_talents(rng, N_TALENTS, updated_between=window, config=cfg)
-        projects = generate_projects(rng, N_PROJECTS, updated_between=window, config=cfg)
-        copy_rows(conn, "ses.talents", talents, TALENT_COLUMNS)
-        copy_rows(conn, "ses.projects", projects, PROJECT_COLUMNS)
-        chem = Chemistry(41)
-        labels = 0
-        for i, project in enumerate(projects):
-            at = START + timedelta(hours=i)
-            shown = rng.choice(N_TALENTS, SHOWN, replace=False)
-            candidates = [
-                {"talent_id": talents[t]["id"], "rank": r + 1, "two_tower_score": 0.5}
-                for r, t in enumerate(shown)
-            ]
-            run_id = conn.execute(
-                "select ses.log_match_run(%s, %s, 'test', 'test', 'hash', 'v2', "
-                "p_created_at => %s)",
-                (project["id"], Jsonb(candidates), at),
-            ).fetchone()[0]
-            ids = dict(
-                conn.execute(
-                    "select talent_id, id from ses.interaction_logs where match_run_id = %s",
-                    (run_id,),
-                ).fetchall()
-            )
-            c = chem.score_pairs([talents[t] for t in shown], [project] * SHOWN)
-            for t, value in zip(shown, c, strict=True):
-                if rng.random() < 0.5:
-                    kind = "thumbs_up" if value > 0.3 else "thumbs_down"
-                    conn.execute(
-                        "select ses.record_feedback(%s, %s, 'sales-t', 'gui', null, %s)",
-                        (ids[talents[t]["id"]], kind, at + timedelta(minutes=30)),
-                    )
-                    labels += 1
-        yield {"talents": talents, "projects": projects, "labels": labels}
+        yield load_labelled_world(conn, START)
         conn.execute("truncate ses.model_registry")
         model_store.clear()
 
@@ -253,7 +190,12 @@ def test_deploy_then_gate_refuses_and_keeps_the_active_model(world, conn, tmp_pa
     assert reg[FIRST][0] == "active"
     rejected = {v: r for v, r in reg.items() if v != FIRST}
     assert len(rejected) == 5
-    assert all(r[0] == "rejected" and not r[1] and not r[2] and r[3] for r in rejected.values())
+    assert all(r[0] == "rejected" and r[3] for r in rejected.values())
+    # a refused candidate keeps its bytes (it can be deployed on purpose); an export
+    # that does not reproduce PyTorch has none to keep
+    assert {v: r[1] and r[2] for v, r in rejected.items()} == {
+        v: "export verification failed" not in r[3] for v, r in rejected.items()
+    }
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         Path(p).name for p in a.files.values()
     )
