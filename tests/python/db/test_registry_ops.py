@@ -162,7 +162,7 @@ def test_activate_and_rollback_switch_serving_in_a_running_session(
             assert cli.main(["models", "rollback"]) == 1
             assert "first active model" in capsys.readouterr().err
             assert cli.main(["models", "activate", "19990101"]) == 1
-            assert "unknown model version 19990101" in capsys.readouterr().err
+            assert "unknown model version '19990101'" in capsys.readouterr().err
             assert run_match_version(session, project) == {("onnx", a)}
 
         history = conn.execute(
@@ -198,14 +198,11 @@ def test_activate_and_rollback_switch_serving_in_a_running_session(
 def test_rollback_walks_back_instead_of_toggling(models, conn):
     """C -> rollback -> B -> rollback -> A (not back to C)."""
     a, b = models["a"], models["b"]
-    c = "20250610"
-    conn.execute(
-        "insert into ses.model_registry (version, status, trained_at, labeled_count, metadata, "
-        "onnx_model, candle_weights, reason) "
-        "select %s, 'candidate', trained_at, labeled_count, metadata, onnx_model, "
-        "candle_weights, 'copy of B' from ses.model_registry where version = %s",
-        (c, b),
-    )
+    # a third genuine candidate (the gate refuses it), so every activation can be served
+    c = rt.retrain(
+        conn, small_config(models["model_dir"], min_auc=0.99), as_of=AS_OF_B + timedelta(days=1),
+        log=lambda _: None,
+    ).version  # fmt: skip
     conn.execute("select ses.activate_model(%s, 'B again')", (b,))
     conn.execute("select ses.activate_model(%s, 'C')", (c,))
     assert conn.execute("select ses.rollback_model()").fetchone()[0] == b
