@@ -7,7 +7,10 @@ Simulates the market against the real system in a scratch database (simulator.of
 ``<PGDATABASE>_sim``, recreated) until the largest size plus ``--holdout-labels`` labels
 exist, then runs training.learning_curve on what the retrain job would read, adding the
 oracle row. ``--pit-check`` also trains the largest size on the entities' latest profile
-versions instead of the point-in-time ones, to show what point-in-time features change.
+versions instead of the point-in-time ones, to show what point-in-time features change;
+``--ablation FIELD=VALUE`` (repeatable) trains the largest size once more with that base
+setting changed (e.g. ``position_bias=false``: without the position correction), on the
+same held-out split, next to the curve's own row.
 """
 
 from __future__ import annotations
@@ -30,8 +33,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
         action="store_true",
         help="also train on the latest profiles (no point in time) at the largest size",
     )
+    ap.add_argument(
+        "--ablation",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="also train the largest size with this base setting changed (repeatable)",
+    )
     lc.add_arguments(ap)
     args = ap.parse_args(argv)
+    for spec in args.ablation:  # bad settings fail before the long simulation
+        lc.with_overrides(lc.default_train_config(args.train_seed, args.threads), [spec])
     sizes = lc.parse_sizes(args.sizes)
     data, oracle, _ = simulate(
         OfflineConfig(
@@ -45,23 +57,38 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = lc.run(args, data, sizes, source, oracle)
     if args.pit_check:
         rows += pit_check(args, data, sizes[-1])
+    for spec in args.ablation:
+        rows += ablation(args, data, sizes[-1], spec)
     return rows
 
 
 def pit_check(args: argparse.Namespace, data, size: int) -> list[dict]:
     """Learned model at ``size`` labels trained on point-in-time vs latest profiles, both
     evaluated on the same held-out candidates with the profiles they were shown with."""
-    config = lc.with_overrides(lc.default_train_config(args.train_seed, args.threads), args.set)
+    base = lc.with_overrides(lc.default_train_config(args.train_seed, args.threads), args.set)
+    latest = latest_profiles(data)
+    return [
+        _variant(args, data, size, name, source, base)
+        for name, source in (("point in time", data), ("latest profiles", latest))
+    ]
+
+
+def ablation(args: argparse.Namespace, data, size: int, spec: str) -> list[dict]:
+    """The learned model at ``size`` labels with one base setting changed."""
+    config = lc.with_overrides(
+        lc.default_train_config(args.train_seed, args.threads), [*args.set, spec]
+    )
+    return [_variant(args, data, size, spec, data, config)]
+
+
+def _variant(args: argparse.Namespace, data, size: int, name: str, source, config) -> dict:
+    """Train on ``source``'s first ``size`` labels, evaluate on the curve's held-out split."""
     tuning = None if args.no_tune else lc.TuningConfig()
     holdout = lc.fixed_holdout(data, size)
-    out = []
-    latest = latest_profiles(data)
-    for name, source in (("point in time", data), ("latest profiles", latest)):
-        served, info = lc.learned_model(source.first_labels(size), config, tuning, print)
-        m = lc.evaluate_embedder(lc.served_embed(served), holdout, data.talents, data.projects)
-        print(f"{name:<16} auc {m['auc']:.4f} r@10 {m['recall_at_10']:.4f} mrr {m['mrr']:.4f}")
-        out.append({"labels": size, "model": f"learned ({name})", **lc._flat(m), **info})
-    return out
+    served, info = lc.learned_model(source.first_labels(size), config, tuning, print)
+    m = lc.evaluate_embedder(lc.served_embed(served), holdout, data.talents, data.projects)
+    print(f"{name:<22} auc {m['auc']:.4f} r@10 {m['recall_at_10']:.4f} mrr {m['mrr']:.4f}")
+    return {"labels": size, "model": f"learned ({name})", **lc._flat(m), **info}
 
 
 if __name__ == "__main__":

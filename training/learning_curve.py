@@ -253,6 +253,9 @@ def save(rows: list[dict], out: Path, title: str) -> tuple[Path, Path]:
     return csv_path, png_path
 
 
+_BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
 def with_overrides(config: TrainConfig, items: list[str]) -> TrainConfig:
     """TrainConfig with ``field=value`` overrides, each value parsed as its field's type."""
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
@@ -263,7 +266,9 @@ def with_overrides(config: TrainConfig, items: list[str]) -> TrainConfig:
             raise SystemExit(f"--set {item!r}: expected FIELD=VALUE with a TrainConfig field")
         current = getattr(config, name)
         if isinstance(current, bool):
-            value: object = text.lower() in ("1", "true", "yes")
+            if text.lower() not in _BOOLEANS:
+                raise SystemExit(f"--set {item!r}: {text!r} is not true or false")
+            value: object = _BOOLEANS[text.lower()]
         elif current is None or isinstance(current, str):
             value = None if text.lower() == "none" else text
         else:
