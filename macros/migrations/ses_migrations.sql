@@ -17,6 +17,8 @@
         {'id': 'R__two_tower_config', 'kind': 'repeatable', 'sql': migration_r_two_tower_config()},
         {'id': 'R__match_run', 'kind': 'repeatable', 'sql': migration_r_match_run()},
         {'id': 'R__model_registry', 'kind': 'repeatable', 'sql': migration_r_model_registry()},
+        {'id': 'V030__change_log', 'kind': 'versioned', 'sql': migration_v030_change_log()},
+        {'id': 'R__change_log', 'kind': 'repeatable', 'sql': migration_r_change_log()},
     ]) }}
 {% endmacro %}
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ses_ops.db import connect
+from ses_ops.db import connect, current_database
+from simulator.nightly import DbtBuild
 from tests.python import label_oracle as oracle
 from tests.python.db.conftest import log_run
 
@@ -190,6 +191,8 @@ def test_random_histories_match_oracle_in_every_view(clean_db: psycopg.Connectio
     assert {i: (s, lab) for i, s, lab in labels} == expected_labels
     assert {s for s, _ in expected_labels.values()} == {"conversion", "feedback", "behavior"}
 
+    # training_stats is summed from label_daily_summary: as of the last build
+    DbtBuild(current_database()).invoke(["run", "--select", "+training_stats"])
     stats = conn.execute(
         "select accepted_count, rejected_count, pending_count, labeled_count, active_days from ses.training_stats"
     ).fetchone()
