@@ -51,6 +51,7 @@ class DbtBuild:
         self.in_process = in_process
         self._runner: Any = None
         self.last_execution_s: float | None = None  # dbt's own elapsed time (in process)
+        self.last_node_seconds: dict[str, float] = {}  # per node of the last command (in process)
 
     def _invoke_in_process(self, args: list[str]) -> None:
         from dbt.cli.main import dbtRunner
@@ -66,6 +67,9 @@ class DbtBuild:
             self._runner = dbtRunner(manifest=parsed.result)
         res = self._runner.invoke([*args, *common])
         self.last_execution_s = getattr(res.result, "elapsed_time", None)
+        self.last_node_seconds = {
+            r.node.name: r.execution_time for r in getattr(res.result, "results", None) or []
+        }
         if not res.success:
             problems = [
                 f"{r.node.unique_id}: {r.status}: {(r.message or '')[:500]}"

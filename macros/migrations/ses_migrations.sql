@@ -19,6 +19,7 @@
         {'id': 'R__model_registry', 'kind': 'repeatable', 'sql': migration_r_model_registry()},
         {'id': 'V030__change_log', 'kind': 'versioned', 'sql': migration_v030_change_log()},
         {'id': 'R__change_log', 'kind': 'repeatable', 'sql': migration_r_change_log()},
+        {'id': 'V031__project_closed_at', 'kind': 'versioned', 'sql': migration_v031_project_closed_at()},
     ]) }}
 {% endmacro %}
 

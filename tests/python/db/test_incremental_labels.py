@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from ses_ops.db import connect, current_database
+from ses_ops.db import connect
 from simulator.nightly import DbtBuild
 from tests.python import label_oracle as oracle
 from tests.python.db.test_outcome_rule_random import read_events
@@ -36,11 +36,6 @@ TABLES = {
 }
 BASE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 JST = timedelta(hours=9)
-
-
-@pytest.fixture(scope="module")
-def dbt() -> DbtBuild:
-    return DbtBuild(current_database())
 
 
 def build(dbt: DbtBuild, *extra: str) -> None:
