@@ -15,24 +15,27 @@ from typing import Any
 
 from ses_ops.dbt_runner import PROJECT_DIR, run_dbt
 
-# The nightly build: everything except dbt unit tests (they test SQL logic on
-# fixed inputs, not the night's data).
+# The complete build: everything except dbt unit tests (they test SQL logic on
+# fixed inputs, not the night's data) - the `weekly` selector of selectors.yml.
 NIGHTLY_BUILD_ARGS: tuple[str, ...] = ("build", "--exclude", "test_type:unit")
 
-# What `--light` leaves out as well: the batch mart of every (project, talent)
-# pair and the tests that scan all pairs. Both grow with talents x projects;
-# excluding a table and tests drops nothing (they have no dependent views).
-ALL_PAIRS_NODES: tuple[str, ...] = (
+# What `light` leaves out as well: the tests that read the whole history
+# (tag:history, as the `nightly` selector does), the ranked_candidates mart with
+# its tests (the simulation never reads it), and the functions and seeds, which
+# no night changes (the complete builds refresh them). Excluding tests, a table,
+# functions and seeds drops no view.
+LIGHT_EXCLUDES: tuple[str, ...] = (
+    "tag:history",
     "ranked_candidates+",
-    "int_candidate_pairs,resource_type:test",
-    "knocked_out_pairs,resource_type:test",
+    "resource_type:function",
+    "resource_type:seed",
 )
 
 
 def nightly_build_args(light: bool = False) -> list[str]:
     args = list(NIGHTLY_BUILD_ARGS)
     if light:
-        args.extend(ALL_PAIRS_NODES)
+        args.extend(LIGHT_EXCLUDES)
     return args
 
 
@@ -46,9 +49,14 @@ class DbtBuild:
     The TWO_TOWER_* settings are read when the project is parsed: set them first.
     """
 
-    def __init__(self, database: str, *, in_process: bool = True) -> None:
+    def __init__(
+        self, database: str, *, in_process: bool = True, threads: int | None = None
+    ) -> None:
         self.database = database
         self.in_process = in_process
+        # dbt threads (default: the profile's); builds of many small nodes wait on
+        # round trips more than on the CPU, so more threads than cores can help
+        self.threads = threads
         self._runner: Any = None
         self.last_execution_s: float | None = None  # dbt's own elapsed time (in process)
         self.last_node_seconds: dict[str, float] = {}  # per node of the last command (in process)
@@ -65,7 +73,8 @@ class DbtBuild:
             if not parsed.success:
                 raise RuntimeError(f"dbt parse failed: {parsed.exception}")
             self._runner = dbtRunner(manifest=parsed.result)
-        res = self._runner.invoke([*args, *common])
+        threads = ["--threads", str(self.threads)] if self.threads else []
+        res = self._runner.invoke([*args, *common, *threads])
         self.last_execution_s = getattr(res.result, "elapsed_time", None)
         self.last_node_seconds = {
             r.node.name: r.execution_time for r in getattr(res.result, "results", None) or []
@@ -91,14 +100,17 @@ class DbtBuild:
         if self.in_process:
             self._invoke_in_process(list(args))
         else:
-            run_dbt(list(args), database=self.database)
+            run_dbt(
+                [*args, *(["--threads", str(self.threads)] if self.threads else [])],
+                database=self.database,
+            )
         return time.perf_counter() - started
 
 
 class NightlyBuild:
     """Hook: the nightly `dbt build` (NIGHTLY_BUILD_ARGS).
 
-    light=True leaves out ALL_PAIRS_NODES, except on the nights where
+    light=True leaves out LIGHT_EXCLUDES, except on the nights where
     `full_when(ctx)` is true (for example the last night of a demo).
     """
 
