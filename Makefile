@@ -24,10 +24,10 @@ export DBT_PROFILES_DIR := $(CURDIR)/$(LOCAL)/dbt
 export PYTHONPATH := $(CURDIR)/python_udfs:$(CURDIR)
 TEST_DATABASE ?= $(PGDATABASE)_test
 
-.PHONY: setup db demo test lint bench clean-db help
+.PHONY: setup db demo test lint bench bench-scale clean-db help
 
 help:
-	@echo "make demo | make test | make bench | make lint | make db | make clean-db"
+	@echo "make demo | make test | make bench | make bench-scale | make lint | make db | make clean-db"
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 required, got " + sys.version' 
@@ -69,6 +69,10 @@ test: db lint
 
 bench: db
 	$(BIN)/python -m benchmarks.run_all
+
+# Cost curves only (history 1M -> 10M logs, talents 100k -> 1M); BENCH_ARGS to change sizes.
+bench-scale: db
+	$(BIN)/python -m benchmarks.scale_bench $(BENCH_ARGS)
 
 clean-db:
 ifeq ($(USE_LOCAL_DB),1)

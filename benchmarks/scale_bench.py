@@ -42,7 +42,8 @@ from simulator import (
 from simulator.nightly import DbtBuild
 from simulator.world import JST
 
-NIGHTLY = ["build", "--exclude", "test_type:unit"]
+COMPLETE = ["build", "--selector", "weekly"]  # every model and data test
+NIGHTLY = ["build", "--selector", "nightly"]  # without the history-wide tests
 LABEL_MODELS = [
     "int_interaction_outcomes",
     "int_conversion_best_stages",
@@ -365,7 +366,7 @@ def bench_labels(base_db: str, n: int, res: Results, keep: bool) -> None:
     db = f"{base_db}_scale_logs_{n}"
     print(f"\n== history of {n:,} interaction logs (database {db}) ==", flush=True)
     ensure_database(db, recreate=True)
-    run_dbt(NIGHTLY, database=db)
+    run_dbt(COMPLETE, database=db)
     res.add(fam, n, "generate history (set-based SQL)", timed(lambda: generate_history(db, n)), "s")
     with connect(dbname=db) as conn:
         counts = conn.execute(
@@ -387,8 +388,8 @@ def bench_labels(base_db: str, n: int, res: Results, keep: bool) -> None:
         res,
         fam,
         n,
-        "nightly build from scratch (dbt build --full-refresh)",
-        [*NIGHTLY, "--full-refresh"],
+        "complete build from scratch (dbt build --selector weekly --full-refresh)",
+        [*COMPLETE, "--full-refresh"],
     )
     with connect(dbname=db) as conn:
         res.add(
@@ -436,7 +437,14 @@ def bench_labels(base_db: str, n: int, res: Results, keep: bool) -> None:
         ["run", "--select", *LABEL_MODELS],
     )
     one_percent_more(db, n)
-    dbt(res, fam, n, "nightly build incremental after +1% (dbt build)", NIGHTLY)
+    dbt(res, fam, n, "nightly build incremental after +1% (dbt build --selector nightly)", NIGHTLY)
+    dbt(
+        res,
+        fam,
+        n,
+        "weekly build after it (dbt build --selector weekly: + history-wide tests)",
+        COMPLETE,
+    )
     if not keep:
         ensure_database(db, recreate=True)  # recreated empty: frees the disk
 
@@ -507,7 +515,7 @@ def bench_match(base_db: str, n: int, runs: int, res: Results, keep: bool) -> No
     db = f"{base_db}_scale_talents_{n}"
     print(f"\n== {n:,} talents (database {db}) ==", flush=True)
     ensure_database(db, recreate=True)
-    run_dbt(NIGHTLY, database=db)
+    run_dbt(COMPLETE, database=db)
     res.add(
         fam, n, "load talents (simulator + SQL copies)", timed(lambda: load_talents(db, n)), "s"
     )
