@@ -1,11 +1,12 @@
-"""Issue 5 benchmarks: the learned two-tower in the database, Candle vs ONNX, training.
+"""Benchmarks of the learned two-tower in the database: in-DB vs in-process, Candle vs ONNX.
 
-    python -m benchmarks.learned_bench [--talents 100000] [--train-labels 100000]
+    python -m benchmarks.learned_bench [--talents 100000] [--model-labels 5000]
 
-Runs in its own database (PGDATABASE + '_bench_learn'). A model is trained on
-simulated labels (training.simulated) and activated in ses.model_registry; talents
-come from the simulator's generator (COPY). Each figure is printed beside its
-baseline measured in the same run:
+Runs in its own database (PGDATABASE + '_bench_learn'). A model is trained on labels of
+the simulated market (simulator.offline: the market driving the real system in a
+scratch database) and activated in ses.model_registry; talents come from the
+simulator's generator (COPY). Each figure is printed beside its baseline measured in
+the same run:
 
 1. in-DB ONNX batch inference: ses.embed_tower_packed_rows('onnx', ..., 'talent', ...)
    (packed bytea arguments, ses_udf.packed) over all talents in one call, vs the same
@@ -13,15 +14,15 @@ baseline measured in the same run:
    on the same tokens as arrays already in memory -> talents/s and RATIO; the array
    path ses.embed_tower_batch is printed beside it;
 2. Candle vs ONNX on the same encoded batch (in-process, and in-DB) -> RATIO and the
-   max abs difference of the outputs;
-3. training wall time for ``--train-labels`` simulated labels with the retrain job's
-   settings on ``--threads`` threads (2 cores here).
+   max abs difference of the outputs.
+
+The retrain job's own cost (self-tuning, refit) is benchmarks.retrain_bench.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import dataclasses
 import time
 from datetime import datetime
 
@@ -37,11 +38,12 @@ from ses_ops.db import connect, current_database
 from ses_ops.dbt_runner import run_dbt
 from ses_ops.ensure_database import ensure_database
 from simulator import TALENT_COLUMNS, WorldConfig, generate_talents
+from simulator.offline import OfflineConfig, simulate
 from simulator.world import JST
 from training.dataset import split_data
 from training.export import build_artifacts
 from training.retrain import default_train_config
-from training.simulated import simulate
+from training.split import split_by_time
 from training.train import train
 
 SEED = 20250401
@@ -49,11 +51,10 @@ SEED = 20250401
 
 def deploy_model(db: str, labels: int) -> str:
     """Train on simulated labels (same market seed as the talents) and activate it."""
-    data = simulate(labels, seed=SEED)
-    split = split_data(data)
-    result = train(
-        split.train, split.early_stop, data.talents, data.projects, default_train_config(0, 1)
-    )
+    data, _, _ = simulate(OfflineConfig(n_labels=labels, seed=SEED))
+    window = split_by_time(split_data(data).train, 0.1)
+    config = dataclasses.replace(default_train_config(0, 2), identity_tokens=True)
+    result = train(window.train, window.valid, data.talents, data.projects, config)
     artifacts = build_artifacts(result.model, "20250401")
     with connect(dbname=db) as conn, conn.transaction():
         conn.execute("delete from ses.model_registry")
@@ -210,39 +211,10 @@ def bench_inference(db: str) -> None:
     )
 
 
-def bench_training(labels: int, threads: int) -> None:
-    t0 = time.perf_counter()
-    data = simulate(labels, seed=SEED + 1, max_days=4000)
-    t1 = time.perf_counter()
-    split = split_data(data)
-    t2 = time.perf_counter()
-    result = train(
-        split.train,
-        split.early_stop,
-        data.talents,
-        data.projects,
-        default_train_config(0, threads),
-    )
-    t3 = time.perf_counter()
-    print(
-        f"training, {data.label_count:,} simulated labels -> {split.info['train_pairs']:,} training "
-        f"pairs ({split.info['early_stop_pairs']:,} early stop), {threads} threads on "
-        f"{os.cpu_count()} cores:"
-    )
-    print(
-        f"  wall {t3 - t2:.1f}s: {len(result.history)} epochs (best {result.best_epoch}, early stop "
-        f"{'yes' if result.stopped_early else 'no'}), {result.seconds_per_epoch:.2f}s per epoch incl. "
-        f"validation; simulation {t1 - t0:.1f}s, split {t2 - t1:.1f}s"
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--talents", type=int, default=100_000)
     parser.add_argument("--model-labels", type=int, default=5_000)
-    parser.add_argument("--train-labels", type=int, default=100_000)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--skip-training", action="store_true")
     args = parser.parse_args(argv)
 
     db = current_database() + "_bench_learn"
@@ -253,8 +225,6 @@ def main(argv: list[str] | None = None) -> None:
     load_talents(db, args.talents)
     print(f"loaded {args.talents:,} talents in {time.perf_counter() - t0:.1f}s")
     bench_inference(db)
-    if not args.skip_training:
-        bench_training(args.train_labels, args.threads)
 
 
 if __name__ == "__main__":

@@ -39,11 +39,12 @@ from simulator import (
     generate_projects,
     generate_talents,
 )
-from simulator.nightly import DbtBuild
+from simulator.nightly import FULL_BUILD_ARGS, NIGHTLY_BUILD_ARGS, DbtBuild
 from simulator.world import JST
 
-COMPLETE = ["build", "--selector", "weekly"]  # every model and data test
-NIGHTLY = ["build", "--selector", "nightly"]  # without the history-wide tests
+COMPLETE = list(FULL_BUILD_ARGS)  # every model and data test (all but dbt unit tests)
+NIGHTLY = list(NIGHTLY_BUILD_ARGS)  # selectors.yml nightly: without the history-wide tests
+WEEKLY = ["build", "--selector", "weekly"]  # after a retrain: + the history-wide tests
 LABEL_MODELS = [
     "int_interaction_outcomes",
     "int_conversion_best_stages",
@@ -388,7 +389,7 @@ def bench_labels(base_db: str, n: int, res: Results, keep: bool) -> None:
         res,
         fam,
         n,
-        "complete build from scratch (dbt build --selector weekly --full-refresh)",
+        "complete build from scratch (dbt build --exclude test_type:unit --full-refresh)",
         [*COMPLETE, "--full-refresh"],
     )
     with connect(dbname=db) as conn:
@@ -443,7 +444,7 @@ def bench_labels(base_db: str, n: int, res: Results, keep: bool) -> None:
         fam,
         n,
         "weekly build after it (dbt build --selector weekly: + history-wide tests)",
-        COMPLETE,
+        WEEKLY,
     )
     if not keep:
         ensure_database(db, recreate=True)  # recreated empty: frees the disk

@@ -1,6 +1,8 @@
 {#- dbt-postgres ships no Python-function macro. A .py file under
     python_udfs/ defines `entry_point`; plpython3u passes arguments as
-    locals, so the body ends by calling the entry point with them. -#}
+    locals, so the body ends by calling the entry point with them. The
+    search_path is pinned: the queries the UDFs run resolve the same whoever
+    calls them (run_match calls them as the owner role). -#}
 {% macro postgres__scalar_function_python(target_relation) %}
     {%- set entry_point = model.config.get('entry_point') or model.name -%}
     {%- set arg_names = model.arguments | map(attribute='name') | list -%}
@@ -8,6 +10,7 @@
     RETURNS {{ model.returns.data_type }}
     {{ scalar_function_volatility_sql() }}
     LANGUAGE plpython3u
+    SET search_path = pg_catalog, ses, pg_temp
     AS $udf$
 {{ model.compiled_code }}
 

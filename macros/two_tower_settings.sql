@@ -36,6 +36,7 @@
 
 {% macro migration_r_two_tower_config() %}
 {%- do validate_two_tower_settings() -%}
+{%- do validate_historical_settings() -%}
 {%- set s = two_tower_settings() -%}
 -- The settings this build was configured with (R-23); config_version is their digest.
 create or replace function ses.two_tower_config()
@@ -45,7 +46,8 @@ immutable
 as $fn$
     select cfg || jsonb_build_object('config_version', left(md5(cfg::text), 12))
     from (select {{ "'" ~ tojson(s) | replace("'", "''") ~ "'" }}::jsonb || jsonb_build_object(
-        'business_rules', {{ "'" ~ tojson(business_rule_config()) | replace("'", "''") ~ "'" }}::jsonb) as cfg) as c
+        'business_rules', {{ "'" ~ tojson(business_rule_config()) | replace("'", "''") ~ "'" }}::jsonb,
+        'historical', {{ "'" ~ tojson(historical_settings()) | replace("'", "''") ~ "'" }}::jsonb) as cfg) as c
 $fn$;
 
 -- R-34 cold start: < 500 labels => 0; 500-999 => 0.05; >= 1000 => the configured weight.

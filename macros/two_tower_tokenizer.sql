@@ -70,15 +70,18 @@
 {% endmacro %}
 
 {#- Rows (entity_id, token_position, token, weight) for every entity of
-    `relation` (staging columns). NULL fields and NULL array elements emit no
-    token; an empty string is a value, as in the seed's Option<String>.
-    Skills are Unicode lower-cased (ICU root locale = Rust's to_lowercase). -#}
-{% macro two_tower_tokens(relation, side) %}
+    `relation` (staging columns); with `version_column` also that column (as
+    version_from), for relations holding several versions of an entity. NULL
+    fields and NULL array elements emit no token; an empty string is a value, as
+    in the seed's Option<String>. Skills are Unicode lower-cased (ICU root locale
+    = Rust's to_lowercase). -#}
+{% macro two_tower_tokens(relation, side, version_column=none) %}
     {%- set spec = two_tower_token_spec(side) -%}
+    {%- set version = (", e." ~ version_column ~ " as version_from") if version_column else "" -%}
     {%- set parts = [] -%}
     {%- for column, weight in spec.skills -%}
         {%- do parts.append(
-            "select e." ~ spec.id ~ " as entity_id, " ~ (loop.index * 10000) ~ " + s.ordinality as token_position, "
+            "select e." ~ spec.id ~ " as entity_id" ~ version ~ ", " ~ (loop.index * 10000) ~ " + s.ordinality as token_position, "
             ~ "'skill:' || " ~ normalize_skill('s.skill') ~ " as token, " ~ weight ~ "::float8 as weight "
             ~ "from " ~ relation ~ " as e cross join lateral unnest(e." ~ column ~ ") with ordinality as s (skill, ordinality) "
             ~ "where s.skill is not null") -%}
@@ -86,7 +89,7 @@
     {%- for prefix, expression, weight in spec.fields -%}
         {%- set source_column = spec.null_checks.get(prefix, expression) -%}
         {%- do parts.append(
-            "select e." ~ spec.id ~ ", " ~ (100000 + loop.index) ~ ", '" ~ prefix ~ "' || " ~ expression | replace('\n', ' ')
+            "select e." ~ spec.id ~ version ~ ", " ~ (100000 + loop.index) ~ ", '" ~ prefix ~ "' || " ~ expression | replace('\n', ' ')
             ~ ", " ~ weight ~ "::float8 from " ~ relation ~ " as e where e." ~ source_column ~ " is not null") -%}
     {%- endfor -%}
     {{ parts | join('\nunion all\n') }}

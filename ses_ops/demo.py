@@ -15,10 +15,10 @@ stats, the outcome mix, the A/B report and a report with plots.
    later deploys are hot-reloaded);
 4. print ses.training_stats, the outcome mix, the labels per signal source,
    ses.ab_variant_report and every retrain (learned vs hash on its held-out split,
-   gate verdict); then the learning curve of the same simulated market offline
-   (training.learning_curve: ~500 .. 10k labels, learned vs hash), and where the
-   time went; write reports/demo/ (index.html, summary.json, PNGs,
-   learning_curve.csv/png).
+   gate verdict); then the learning curve of this database (training.learning_curve:
+   ~500 .. 5k labels, learned vs hash vs popularity, the hidden chemistry as the
+   oracle), and where the time went; write reports/demo/ (index.html,
+   summary.json, PNGs, learning_curve.csv/png).
 
 Two-tower settings: unless TWO_TOWER_* are set in the environment, the demo
 serves the hash two-tower to half of the projects (TWO_TOWER_ENABLED=true,
@@ -40,11 +40,13 @@ from ses_ops.db import connect, current_database
 from ses_ops.dbt_runner import PROJECT_DIR
 from ses_ops.ensure_database import ensure_database
 from ses_ops.report import chemistry_by_week, collect, write_report
+from ses_ops.tables import print_table
 from simulator import WorldConfig
 from simulator.loop import ClosedLoop, DayContext, LoopConfig
 from simulator.nightly import DbtBuild, LabelSnapshot, NightlyBuild, nightly_build_args
 from training import learning_curve as lc
-from training.retrain import RetrainConfig, RetrainHook, default_train_config
+from training.retrain import RetrainConfig, RetrainHook, default_train_config, load_labelled_data
+from training.tuning import TuningConfig
 
 DEMO_TWO_TOWER = {
     "TWO_TOWER_ENABLED": "true",
@@ -94,8 +96,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--curve-sizes",
-        default=",".join(map(str, lc.DEFAULT_SIZES)),
-        help="label counts of the offline learning curve ('' to skip it)",
+        default="500,1000,2000,5000",
+        help="label counts of the learning curve on the demo database ('' to skip it)",
     )
     args = p.parse_args(argv)
     for name in ("weeks", "talents", "projects", "top_k"):
@@ -107,25 +109,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min, {os.cpu_count()} CPUs)"
-
-
-def print_table(title: str, rows: list[dict], floats: int = 4) -> None:
-    print(f"\n{title}")
-    if not rows:
-        print("  (none)")
-        return
-    cols = list(rows[0])
-
-    def fmt(v: object) -> str:
-        if isinstance(v, float):
-            return f"{v:.{floats}f}"
-        return "(none)" if v is None else str(v)
-
-    cells = [[fmt(r[c]) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    print("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
-    for row in cells:
-        print("  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
 
 
 class ServeLearnedModel:
@@ -166,29 +149,53 @@ def retrain_note(notes: dict) -> str:
 
 
 def retrain_rows(hook: RetrainHook) -> list[dict]:
+    """One row per retrain: the candidate and the baselines on its held-out split."""
     rows = []
     for day, report in hook.reports:
         if report.status == "not_due":
             continue
-        learned, baseline = report.metrics.get("learned") or {}, report.metrics.get("hash") or {}
+        m = report.metrics
+        learned, baseline = m.get("learned") or {}, m.get("hash") or {}
+        popularity = max(
+            ((k, v) for k, v in (m.get("baselines") or {}).items() if k.startswith("popularity")),
+            key=lambda kv: kv[1].get("auc") or 0.0,
+            default=("popularity", {}),
+        )
         rows.append(
             {
                 "night": day.isoformat(),
                 "labels": report.snapshot.get("label_count"),
                 "status": report.status,
                 "version": report.version,
-                **{f"learned {k}": learned.get(k) for k in lc.METRICS},
-                **{f"hash {k}": baseline.get(k) for k in lc.METRICS},
+                "settings": (m.get("tuning") or {}).get("chosen"),
+                "learned auc": learned.get("auc"),
+                "learned mrr": learned.get("mrr"),
+                "hash auc": baseline.get("auc"),
+                "popularity auc": popularity[1].get("auc"),
             }
         )
     return rows
 
 
-def offline_learning_curve(seed: int, sizes: list[int], threads: int) -> list[dict]:
-    """training.learning_curve on the same simulated market, without the database."""
-    data, oracle = lc.simulated_data(sizes, seed)
+def demo_learning_curve(
+    conn, oracle: dict[int, float], until, sizes: list[int], threads: int
+) -> list[dict]:
+    """training.learning_curve on the demo's own database (what a retrain reads), with
+    the simulator's hidden chemistry of every displayed pair as the oracle row; only
+    the sizes that leave lc.DEFAULT_HOLDOUT_LABELS labels to hold out."""
+    data = load_labelled_data(conn, until)
+    fitting = [n for n in sizes if n + lc.DEFAULT_HOLDOUT_LABELS <= data.label_count]
+    if fitting != sizes:
+        print(f"  {data.label_count} labels: curve sizes {fitting} (of {sizes})")
+    if not fitting:
+        return []
     return lc.learning_curve(
-        data, sizes, default_train_config(0, threads), oracle=oracle, log=lambda m: print(f"  {m}")
+        data,
+        fitting,
+        default_train_config(0, threads),
+        tuning=TuningConfig(),
+        oracle=oracle,
+        log=lambda m: print(f"  {m}"),
     )
 
 
@@ -267,6 +274,17 @@ def main(argv: list[str] | None = None) -> None:
         for d in loop.days:
             phases.update(d.seconds)
         data = collect(conn)
+        curve: list[dict] = []
+        curve_seconds = 0.0
+        sizes = sorted(int(x) for x in args.curve_sizes.split(",") if x.strip())
+        if sizes:
+            curve_started = time.perf_counter()
+            print(f"\nlearning curve on this database ({sizes} labels) ...")
+            until = conn.execute("select max(created_at) from ses.interaction_logs").fetchone()[0]
+            curve = demo_learning_curve(
+                conn, loop.ledger.chemistry, until, sizes, args.train_threads
+            )
+            curve_seconds = time.perf_counter() - curve_started
 
     led = loop.ledger
     print_table("training_stats", [data["training_stats"]])
@@ -287,24 +305,15 @@ def main(argv: list[str] | None = None) -> None:
             else ""
         )
     )
-    curve: list[dict] = []
-    sizes = sorted(int(x) for x in args.curve_sizes.split(",") if x.strip())
-    curve_seconds = 0.0
-    if sizes:
-        curve_started = time.perf_counter()
-        print(f"\nlearning curve, simulated market seed {args.seed} offline ({sizes} labels) ...")
-        curve = offline_learning_curve(args.seed, sizes, args.train_threads)
+    if curve:
         print(lc.format_curve(curve))
-        lc.save(
-            curve, args.report_dir, f"two-tower learning curve (simulated market seed {args.seed})"
-        )
-        curve_seconds = time.perf_counter() - curve_started
+        lc.save(curve, args.report_dir, f"two-tower learning curve (demo market seed {args.seed})")
         print(f"  ({curve_seconds:.0f}s)")
 
     total = time.perf_counter() - started
     phases["setup builds and world load"] = setup_seconds
     if sizes:
-        phases["offline learning curve"] = curve_seconds
+        phases["learning curve"] = curve_seconds
     print_table(
         f"where the time went (total {total:.0f}s; load average {load_average()})",
         [

@@ -40,7 +40,7 @@ import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
-from simulator.chemistry import Chemistry
+from simulator.chemistry import Chemistry, ChemistryParams
 from simulator.copyfmt import copy_statement, write_copy
 from simulator.staff import DEFAULT_STAFF, SimEvent, StaffParams, sample_reaction
 from simulator.world import (
@@ -49,6 +49,8 @@ from simulator.world import (
     TALENT_COLUMNS,
     WorldConfig,
     arrivals_for_day,
+    edit_project,
+    edit_talent,
     generate_world,
     is_business_day,
 )
@@ -56,6 +58,10 @@ from simulator.world import (
 # Random streams of the loop (the world uses 1-3 and 101, see docs/simulator.md).
 STREAM_RUN = 4  # [seed, 4, day, project_id]: the run's ULID bits, then its reactions
 STREAM_SCHEDULE = 5  # [seed, 5, day]: the times of the day's scheduled (re-)runs
+STREAM_EDITS = 7  # [seed, 7, day]: the day's profile edits (who, when, what)
+
+TALENT_PROFILE = [c for c in TALENT_COLUMNS if c not in ("id", "updated_at")]
+PROJECT_PROFILE = [c for c in PROJECT_COLUMNS if c not in ("id", "updated_at")]
 
 SQL_RUN_MATCH = "select ses.run_match(%s::bigint, %s::integer, %s::text, %s::timestamptz)"
 SQL_DISPLAYED = """
@@ -117,6 +123,17 @@ class LoopConfig:
     rerun_every_days: int = 7  # re-match open projects this often (0: only on arrival)
     n_actors: int = 8  # sales staff; each project is handled by one of them
     staff: StaffParams = DEFAULT_STAFF
+    chemistry: ChemistryParams | None = None  # None: the default calibration
+    # Profile edits per business day (Poisson means): talents learning a skill or
+    # raising their price, open projects raising the price ceiling or adding a
+    # preferred skill, so pairs shown earlier had other features than now.
+    talent_edits_per_day: float = 4.0
+    project_edits_per_day: float = 2.0
+    # "single": every event through its single-row write-path function, in time order
+    # (what the app does). "batch": a day's events through the set-based batch
+    # functions at the end of the day (same validation, same final state; several
+    # times faster, for generating training data).
+    write_mode: str = "single"
 
     def __post_init__(self) -> None:
         for name in ("days", "top_k", "project_open_days", "n_actors"):
@@ -124,6 +141,11 @@ class LoopConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.rerun_every_days < 0:
             raise ValueError(f"rerun_every_days must be >= 0, got {self.rerun_every_days}")
+        for name in ("talent_edits_per_day", "project_edits_per_day"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.write_mode not in ("single", "batch"):
+            raise ValueError(f"write_mode must be 'single' or 'batch', got {self.write_mode!r}")
 
     @property
     def seed(self) -> int:
@@ -180,6 +202,10 @@ class Ledger:
     written_feedback: dict[int, list[SimEvent]] = field(default_factory=lambda: defaultdict(list))
     talents_added: int = 0
     projects_added: int = 0
+    profile_edits: Counter = field(default_factory=Counter)  # side -> edits
+    # Hidden chemistry of every displayed pair at display time (interaction id -> z):
+    # ground truth for offline evaluation, never written to the database.
+    chemistry: dict[int, float] = field(default_factory=dict)
 
     @property
     def displayed(self) -> int:
@@ -245,7 +271,7 @@ class ClosedLoop:
         self.nightly_hooks: list[Hook] = list(nightly_hooks)
         self.ledger = Ledger()
         self.days: list[DaySummary] = []
-        self.chemistry = Chemistry(config.seed)
+        self.chemistry = Chemistry(config.seed, config.chemistry)
         self.world = generate_world(config.world)
         self.talents: dict[int, dict[str, Any]] = {t["id"]: t for t in self.world.talents}
         self.projects: dict[int, dict[str, Any]] = {p["id"]: p for p in self.world.projects}
@@ -340,9 +366,13 @@ class ClosedLoop:
             push(at, 1, "run", project_id)
         for group in self._pending.pop(day, []):
             push(group.at, 2, "group", group)
+        for at, side, entity_id in self._scheduled_edits(day, arrivals.talents):
+            push(at, 0, side, entity_id)
 
         new_talents: list[dict[str, Any]] = []
         new_projects: list[dict[str, Any]] = []
+        rng_edits = np.random.default_rng([self.config.seed, STREAM_EDITS, day.toordinal(), 1])
+        day_groups: list[_Group] = []
 
         def flush_master_data() -> None:
             if not (new_talents or new_projects):
@@ -366,6 +396,9 @@ class ClosedLoop:
                 self.projects[payload["id"]] = payload
                 self._open[payload["id"]] = _OpenProject(day, None)
                 new_projects.append(payload)
+            elif kind in ("edit_talent", "edit_project"):
+                flush_master_data()
+                self._edit(kind, payload, at, rng_edits)
             elif kind == "run":
                 flush_master_data()
                 started = time_module.perf_counter()
@@ -376,12 +409,16 @@ class ClosedLoop:
                         push(group.at, 2, "group", group)
                     else:
                         self._pending[group.at.astimezone(JST).date()].append(group)
+            elif self.config.write_mode == "batch":
+                day_groups.append(payload)
             else:
                 flush_master_data()
                 started = time_module.perf_counter()
                 self._write_group(payload, summary)
                 summary.seconds["event writes"] += time_module.perf_counter() - started
         flush_master_data()
+        if day_groups:
+            self._write_batched(day_groups, summary)
         self.ledger.talents_added += summary.talents_added
         self.ledger.projects_added += summary.projects_added
         self._close_projects(day)
@@ -394,6 +431,21 @@ class ClosedLoop:
                 time_module.perf_counter() - started
             )
         return summary
+
+    def drain(self) -> int:
+        """Write every reaction event scheduled after the last simulated day (the funnels
+        run to their end; no new runs, arrivals or edits); returns the events written."""
+        written = 0
+        summary = DaySummary(self.current_day, len(self.days))
+        for day in sorted(self._pending):
+            groups = sorted(self._pending.pop(day), key=lambda g: g.at)
+            if self.config.write_mode == "batch":
+                self._write_batched(groups, summary)
+            else:
+                for group in groups:
+                    self._write_group(group, summary)
+            written += sum(len(g.events) for g in groups)
+        return written
 
     def pending_events(self) -> int:
         """Events scheduled after the last simulated day (not written yet)."""
@@ -419,6 +471,48 @@ class ClosedLoop:
             (pid, morning + timedelta(seconds=float(s)))
             for pid, s in zip(due, offsets, strict=True)
         ]
+
+    def _scheduled_edits(
+        self, day: date, arriving: list[dict[str, Any]]
+    ) -> list[tuple[datetime, str, int]]:
+        """The business day's profile edits: (time, kind, entity id) of registered talents
+        and open projects (not the ones arriving today)."""
+        cfg = self.config
+        if not is_business_day(day) or not (cfg.talent_edits_per_day or cfg.project_edits_per_day):
+            return []
+        rng = np.random.default_rng([cfg.seed, STREAM_EDITS, day.toordinal()])
+        arriving_ids = {t["id"] for t in arriving}
+        talents = sorted(t for t in self.talents if t not in arriving_ids)
+        projects = sorted(p for p, op in self._open.items() if op.posted < day)
+        out = []
+        for kind, pool, mean in (
+            ("edit_talent", talents, cfg.talent_edits_per_day),
+            ("edit_project", projects, cfg.project_edits_per_day),
+        ):
+            n = min(len(pool), int(rng.poisson(mean))) if pool else 0
+            for entity_id in rng.choice(pool, size=n, replace=False) if n else []:
+                at = datetime.combine(day, time(9, 0), tzinfo=JST) + timedelta(
+                    seconds=float(rng.uniform(0.0, 9 * 3600.0))
+                )
+                out.append((at, kind, int(entity_id)))
+        return out
+
+    def _edit(self, kind: str, entity_id: int, at: datetime, rng: np.random.Generator) -> None:
+        """Apply one profile edit to the database and to the loop's view of the world."""
+        if kind == "edit_talent":
+            row = edit_talent(self.talents[entity_id], rng, at)
+            self.talents[entity_id] = row
+            table, columns, side = "ses.talents", TALENT_PROFILE, "talent"
+        else:
+            row = edit_project(self.projects[entity_id], rng, at)
+            self.projects[entity_id] = row
+            table, columns, side = "ses.projects", PROJECT_PROFILE, "project"
+        sets = ", ".join(f"{c} = %s" for c in columns)
+        self.conn.execute(
+            f"update {table} set {sets}, updated_at = %s where id = %s",
+            [*(row[c] for c in columns), at, entity_id],
+        )
+        self.ledger.profile_edits[side] += 1
 
     def _close_projects(self, day: date) -> None:
         limit = self.config.project_open_days
@@ -466,6 +560,7 @@ class ClosedLoop:
             Displayed(iid, tid, rank, bs, tt, variant, float(c))
             for (iid, tid, rank, bs, tt, variant), c in zip(rows, chem, strict=True)
         ]
+        self.ledger.chemistry.update((d.interaction_id, d.chemistry) for d in shown)
         self.ledger.runs.append(
             RunRecord(
                 run_id,
@@ -503,6 +598,76 @@ class ClosedLoop:
             for at, shown, ev in group.events:
                 self._write_event(cur, group.project_id, shown, ev, at)
                 summary.events[ev.kind] += 1
+
+    def _write_batched(self, groups: list[_Group], summary: DaySummary) -> None:
+        """A day's events through the batch write-path functions, in one transaction:
+        feedback first (revocations need their ids), then revocations, behaviour events
+        and conversion stages, each batch in time order."""
+        events = sorted(
+            (
+                (at, shown.rank, g.project_id, shown, ev)
+                for g in groups
+                for at, shown, ev in g.events
+            ),
+            key=lambda e: (e[0], e[1]),
+        )
+        led = self.ledger
+        rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for at, _rank, project_id, shown, ev in events:
+            iid, meta, stamp = shown.interaction_id, ev.meta or None, at.isoformat()
+            led.calls[(ev.kind, ev.type)] += 1
+            summary.events[ev.kind] += 1
+            if ev.kind == "feedback":
+                rows["feedback"].append((iid, ev, {
+                    "interaction_id": iid, "feedback_type": ev.type, "actor": ev.actor,
+                    "source": ev.source, "meta": meta, "created_at": stamp}))  # fmt: skip
+                led.written_feedback[iid].append(ev)
+            elif ev.kind == "revoke":
+                rows["revoke"].append((iid, ev, stamp))
+                led.written_feedback[iid].append(ev)
+            elif ev.kind == "behavior":
+                rows["behavior"].append((ev, {
+                    "interaction_id": iid, "event_type": ev.type, "actor": ev.actor,
+                    "idempotency_key": ev.idempotency_key, "meta": meta, "source": ev.source,
+                    "created_at": stamp}))  # fmt: skip
+            elif ev.kind == "conversion":
+                rows["conversion"].append({
+                    "talent_id": shown.talent_id, "project_id": project_id, "stage": ev.type,
+                    "actor": ev.actor, "interaction_id": iid if ev.linked else None,
+                    "source": ev.source, "meta": meta, "created_at": stamp})  # fmt: skip
+            else:
+                raise ValueError(f"unknown simulated event kind {ev.kind!r}")
+        with self.conn.transaction():
+            if rows["feedback"]:
+                ids = self._batch("ses.record_feedback_batch", [r[2] for r in rows["feedback"]])
+                for (iid, ev, _), fid in zip(rows["feedback"], ids, strict=True):
+                    self._feedback_ids[(iid, ev.feedback_no)] = fid
+                    led.feedback_ids.append(fid)
+            if rows["revoke"]:
+                revoked = [
+                    {"feedback_id": self._feedback_ids[(iid, ev.feedback_no)],
+                     "revoked_by": ev.actor, "revoked_at": stamp}
+                    for iid, ev, stamp in rows["revoke"]
+                ]  # fmt: skip
+                self._batch("ses.revoke_feedback_batch", revoked)
+                led.revoked_ids.extend(r["feedback_id"] for r in revoked)
+            if rows["behavior"]:
+                results = self._batch(
+                    "ses.record_interaction_events_batch", [r[1] for r in rows["behavior"]]
+                )
+                for (ev, _), result in zip(rows["behavior"], results, strict=True):
+                    led.behavior_status[(ev.is_retry, result["status"])] += 1
+                    if result["status"] == "created":
+                        led.behavior_ids.append(result["id"])
+            if rows["conversion"]:
+                led.conversion_ids.extend(
+                    self._batch("ses.record_conversions_batch", rows["conversion"])
+                )
+
+    def _batch(self, function: str, rows: list[dict[str, Any]]) -> Any:
+        sql = f"select {function}(%s::jsonb)"
+        self.ledger.statements[sql] += 1
+        return self.conn.execute(sql, (Jsonb(rows),)).fetchone()[0]
 
     def _write_event(
         self, cur: psycopg.Cursor, project_id: int, shown: Displayed, ev: SimEvent, at: datetime

@@ -13,17 +13,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ses_ops.dbt_runner import PROJECT_DIR, run_dbt
+from ses_ops.dbt_runner import PROJECT_DIR, invoke_in_process, run_dbt
 
-# The complete build: everything except dbt unit tests (they test SQL logic on
-# fixed inputs, not the night's data) - the `weekly` selector of selectors.yml.
-NIGHTLY_BUILD_ARGS: tuple[str, ...] = ("build", "--exclude", "test_type:unit")
+# A complete build: everything except dbt unit tests (they test SQL logic on
+# fixed inputs, not the night's data).
+FULL_BUILD_ARGS: tuple[str, ...] = ("build", "--exclude", "test_type:unit")
 
-# What `light` leaves out as well: the tests that read the whole history
-# (tag:history, as the `nightly` selector does), the ranked_candidates mart with
-# its tests (the simulation never reads it), and the functions and seeds, which
-# no night changes (the complete builds refresh them). Excluding tests, a table,
-# functions and seeds drops no view.
+# The product's nightly build (selectors.yml `nightly`): the complete build
+# without the tests that read the whole history (selector `history_tests`).
+NIGHTLY_BUILD_ARGS: tuple[str, ...] = ("build", "--selector", "nightly")
+
+# What a simulation's light night builds: the complete build without the
+# history-wide tests (tag:history, as the nightly selection), the
+# ranked_candidates mart with its tests (the simulation never reads it), and
+# the functions and seeds, which no night changes (the complete builds refresh
+# them). Excluding tests, a table, functions and seeds drops no view.
 LIGHT_EXCLUDES: tuple[str, ...] = (
     "tag:history",
     "ranked_candidates+",
@@ -33,10 +37,7 @@ LIGHT_EXCLUDES: tuple[str, ...] = (
 
 
 def nightly_build_args(light: bool = False) -> list[str]:
-    args = list(NIGHTLY_BUILD_ARGS)
-    if light:
-        args.extend(LIGHT_EXCLUDES)
-    return args
+    return [*FULL_BUILD_ARGS, *(LIGHT_EXCLUDES if light else ())]
 
 
 class DbtBuild:
@@ -57,42 +58,27 @@ class DbtBuild:
         # dbt threads (default: the profile's); builds of many small nodes wait on
         # round trips more than on the CPU, so more threads than cores can help
         self.threads = threads
-        self._runner: Any = None
+        self._manifest: Any = None
         self.last_execution_s: float | None = None  # dbt's own elapsed time (in process)
-        self.last_node_seconds: dict[str, float] = {}  # per node of the last command (in process)
 
     def _invoke_in_process(self, args: list[str]) -> None:
         from dbt.cli.main import dbtRunner
 
-        # The profile reads PGDATABASE; the manifest is parsed for that database.
-        os.environ["PGDATABASE"] = self.database
-        os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / ".local" / "dbt"))
-        common = ["--quiet", "--project-dir", str(PROJECT_DIR)]
-        if self._runner is None:
-            parsed = dbtRunner().invoke(["parse", *common])
+        if self._manifest is None:
+            # The profile reads PGDATABASE; the manifest is parsed for that database.
+            os.environ["PGDATABASE"] = self.database
+            os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / ".local" / "dbt"))
+            parsed = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(PROJECT_DIR)])
             if not parsed.success:
                 raise RuntimeError(f"dbt parse failed: {parsed.exception}")
-            self._runner = dbtRunner(manifest=parsed.result)
+            self._manifest = parsed.result
         threads = ["--threads", str(self.threads)] if self.threads else []
-        res = self._runner.invoke([*args, *common, *threads])
-        self.last_execution_s = getattr(res.result, "elapsed_time", None)
-        self.last_node_seconds = {
-            r.node.name: r.execution_time for r in getattr(res.result, "results", None) or []
-        }
-        if not res.success:
-            problems = [
-                f"{r.node.unique_id}: {r.status}: {(r.message or '')[:500]}"
-                for r in getattr(res.result, "results", None) or []
-                if str(r.status) in ("error", "fail", "runtime error")
-            ]
-            raise RuntimeError(
-                f"dbt {' '.join(args)} failed on {self.database}: "
-                + ("; ".join(problems) or str(res.exception))
-            )
+        result = invoke_in_process([*args, *threads], self.database, manifest=self._manifest)
+        self.last_execution_s = getattr(result, "elapsed_time", None)
 
     def reparse(self) -> None:
         """Parse the project again at the next command (after a TWO_TOWER_* change)."""
-        self._runner = None
+        self._manifest = None
 
     def invoke(self, args: Sequence[str]) -> float:
         """Run `dbt <args>`; returns the seconds it took."""
@@ -108,7 +94,7 @@ class DbtBuild:
 
 
 class NightlyBuild:
-    """Hook: the nightly `dbt build` (NIGHTLY_BUILD_ARGS).
+    """Hook: the nightly `dbt build` (FULL_BUILD_ARGS).
 
     light=True leaves out LIGHT_EXCLUDES, except on the nights where
     `full_when(ctx)` is true (for example the last night of a demo).

@@ -542,3 +542,47 @@ def price_knockout_share(
     ti = rng.integers(0, len(tp), n_pairs)
     pi = rng.integers(0, len(pp), n_pairs)
     return float(np.mean(tp[ti] > pp[pi]))
+
+
+# ---------------------------------------------------------------------------
+# Profile edits (point in time): profiles change after pairs were shown.
+
+_SKILL_GROUP_OF = {s: g for g, skills in cat.SKILL_GROUPS.items() for s in skills}
+
+
+def _related_skill(rng: np.random.Generator, skills: list[str] | None) -> str | None:
+    """A catalogue skill of the same group as one of ``skills`` that is not held yet."""
+    held = [s for s in skills or [] if s in _SKILL_GROUP_OF]
+    if not held:
+        return None
+    group = cat.SKILL_GROUPS[_SKILL_GROUP_OF[held[int(rng.integers(len(held)))]]]
+    new = [s for s in group if s not in (skills or [])]
+    return new[int(rng.integers(len(new)))] if new else None
+
+
+def edit_talent(t: dict[str, Any], rng: np.random.Generator, at: datetime) -> dict[str, Any]:
+    """A talent updating their profile: a skill learnt (of a group they know) or a
+    higher desired price (5-15 %, after a raise elsewhere), stamped ``at``."""
+    new = dict(t, updated_at=at)
+    skill = _related_skill(rng, t["possessed_skills_keywords"]) if rng.random() < 0.6 else None
+    if skill is not None:
+        new["possessed_skills_keywords"] = [*(t["possessed_skills_keywords"] or []), skill]
+    elif t["desired_price_min"] is not None:
+        raised = t["desired_price_min"] * (1.05 + 0.10 * rng.random())
+        new["desired_price_min"] = int(round(raised / 10_000) * 10_000)
+    return new
+
+
+def edit_project(p: dict[str, Any], rng: np.random.Generator, at: datetime) -> dict[str, Any]:
+    """A client changing an open project: a higher price ceiling (5-10 %) or one more
+    preferred skill, stamped ``at``."""
+    new = dict(p, updated_at=at)
+    if rng.random() < 0.5 and p["monthly_tanka_max"] is not None:
+        raised = p["monthly_tanka_max"] * (1.05 + 0.05 * rng.random())
+        new["monthly_tanka_max"] = int(round(raised / 10_000) * 10_000)
+        return new
+    wanted = [*(p["required_skills_keywords"] or []), *(p["preferred_skills_keywords"] or [])]
+    skill = _related_skill(rng, wanted)
+    if skill is not None:
+        new["preferred_skills_keywords"] = [*(p["preferred_skills_keywords"] or []), skill]
+    return new

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from ses_udf.learned_tower import encode
+from ses_udf.learned_tower import encode, identity_token, is_identity_id
 
 # R-45: no_response is excluded at first; when enabled it enters as a weak negative
 # (label 0.0) with this sample weight.
@@ -19,8 +19,14 @@ class Pair(NamedTuple):
     """One labelled (talent, project) interaction.
 
     ``label`` is graded in [0, 1]; ``sample_weight`` scales its loss (e.g. 0.3 for weak
-    negatives); ``timestamp`` (datetime or epoch seconds) is needed by the time split.
-    Plain tuples ``(talent_key, project_key, label[, sample_weight[, timestamp]])`` work too.
+    negatives); ``timestamp`` (datetime or epoch seconds) is needed by the time split;
+    ``rank`` is the position the pair was shown at (1 = top; None when unknown), which
+    only the training-only position term reads. ``shown_only``: the pair was displayed
+    and never labelled; it has no label to fit, but it belongs to its project's list
+    (the list-wise term and the validation ranking metrics rank whole lists).
+    Keys are entity ids, or ``(entity id, profile version)`` tuples for point-in-time
+    bags (``entity_id``). Plain tuples ``(talent_key, project_key, label[,
+    sample_weight[, timestamp]])`` work too.
     """
 
     talent_key: Any
@@ -28,6 +34,21 @@ class Pair(NamedTuple):
     label: float
     sample_weight: float = 1.0
     timestamp: Any = None
+    rank: int | None = None
+    shown_only: bool = False
+
+
+def is_shown_only(pair: Sequence[Any]) -> bool:
+    return bool(getattr(pair, "shown_only", False))
+
+
+def entity_id(key: Any) -> Any:
+    """The entity of a bag key: the key itself, or the id of an (id, version) key."""
+    return key[0] if isinstance(key, tuple) else key
+
+
+def pair_rank(pair: Sequence[Any]) -> int | None:
+    return getattr(pair, "rank", None)
 
 
 def pair_fields(pair: Sequence[Any]) -> tuple[Any, Any, float, float]:
@@ -56,7 +77,11 @@ def pair_timestamp(pair: Sequence[Any]) -> float:
 
 @dataclass
 class BagTable:
-    """Bags of one side encoded once, CSR-style; row i is the bag of ``keys[i]``."""
+    """Bags of one side encoded once, CSR-style; row i is the bag of ``keys[i]``.
+
+    ``ids`` are scheme ids (ses_udf.learned_tower); with ``identity`` each bag also
+    holds its entity's identity token (last, ``identity_weight``), flagged in
+    ``identity`` so training can drop it."""
 
     keys: list[Any]
     index: dict[Any, int]
@@ -64,13 +89,38 @@ class BagTable:
     starts: np.ndarray  # int64 [R] start of row i in ids
     lengths: np.ndarray  # int64 [R]
     weights: np.ndarray  # float32 [N]
+    identity: np.ndarray  # bool [N]
 
     @classmethod
-    def build(cls, bags: Mapping[Any, tuple[Sequence[str], Sequence[float]]]) -> BagTable:
+    def build(
+        cls,
+        bags: Mapping[Any, tuple[Sequence[str], Sequence[float]]],
+        *,
+        identity_side: str | None = None,
+        identity_weight: float = 1.0,
+    ) -> BagTable:
         keys = list(bags)
-        ids, offsets, weights = encode(bags[k] for k in keys)
+        if identity_side is None:
+            source = (bags[k] for k in keys)
+        else:
+            source = (
+                (
+                    [*bags[k][0], identity_token(identity_side, entity_id(k))],
+                    [*bags[k][1], identity_weight],
+                )
+                for k in keys
+            )
+        ids, offsets, weights = encode(source)
         lengths = np.diff(np.append(offsets, ids.size)).astype(np.int64)
-        return cls(keys, {k: i for i, k in enumerate(keys)}, ids, offsets, lengths, weights)
+        return cls(
+            keys,
+            {k: i for i, k in enumerate(keys)},
+            ids,
+            offsets,
+            lengths,
+            weights,
+            is_identity_id(ids),
+        )
 
     def rows(self, keys: Sequence[Any], what: str) -> np.ndarray:
         try:
@@ -78,19 +128,26 @@ class BagTable:
         except KeyError as exc:
             raise KeyError(f"{what} {exc.args[0]!r} has no tokens in the {what} table") from exc
 
-    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Flat (ids, offsets, weights) for the bags of ``rows`` (in that order)."""
+    def positions(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in the flat arrays of the bags of ``rows``, in order; offsets)."""
         lengths = self.lengths[rows]
         offsets = np.zeros(rows.size, dtype=np.int64)
         if rows.size > 1:
             np.cumsum(lengths[:-1], out=offsets[1:])
         total = int(lengths.sum())
-        # position of every output token in the source arrays
         src = np.repeat(self.starts[rows] - offsets, lengths) + np.arange(total, dtype=np.int64)
+        return src, offsets
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flat (ids, offsets, weights) for the bags of ``rows`` (in that order)."""
+        src, offsets = self.positions(rows)
         return self.ids[src], offsets, self.weights[src]
 
-    def used_ids(self, rows: np.ndarray | None = None) -> np.ndarray:
-        if rows is None:
-            return np.unique(self.ids)
+    def vocabulary(self) -> np.ndarray:
+        """Sorted unique scheme ids of every bag: a tower's vocabulary."""
+        return np.unique(self.ids)
+
+    def used_ids(self, rows: np.ndarray) -> np.ndarray:
+        """Sorted unique scheme ids of the bags of ``rows``."""
         ids, _, _ = self.gather(np.unique(rows))
         return np.unique(ids)

@@ -12,9 +12,10 @@ One model version = three files (``two_tower_<version>.*``), the same weights tw
 * ``.json`` — the metadata dict (version, dimension, id scheme, file hashes, training
   summary...).
 
-Both files are compact (model format 2): only the embedding rows of ids seen in
+Both files are compact (model format 3): only the embedding rows of ids seen in
 training are kept (see ses_udf.learned_tower), so a model is a few MB, small enough to
-live in ses.model_registry as bytea. Before anything is written, both serving
+live in ses.model_registry as bytea. A hybrid model's metadata names the towers that
+append identity tokens (``identity_tokens``) and their weight. Before anything is written, both serving
 implementations are loaded from the bytes and must reproduce the dense PyTorch towers
 within ``tolerance`` (1e-5) on a random batch; otherwise ExportVerificationError.
 """
@@ -136,49 +137,12 @@ def onnx_bytes(model: TwoTower, version: str, opset: int = DEFAULT_OPSET) -> byt
             output_names=[lt.onnx_output(t) for t in lt.TOWERS],
             dynamic_axes=axes,
             opset_version=opset,
-            # Folding would store the 2**18 remap table; onnxruntime folds it at load.
-            do_constant_folding=False,
             dynamo=False,
         )
     proto = onnx.load_from_string(buf.getvalue())
-    _zeros_as_constant_of_shape(proto)
+    onnx.checker.check_model(proto)
     onnx.helper.set_model_props(proto, lt.header_fields(version))
     return proto.SerializeToString()
-
-
-def _zeros_as_constant_of_shape(proto: Any) -> None:
-    """Replace large all-zero Constant tensors (the remap's 2**18 zeros) by
-    ConstantOfShape, so the file does not carry megabytes of zeros."""
-    import onnx
-    from onnx import helper, numpy_helper
-
-    for i, node in enumerate(proto.graph.node):
-        if (
-            node.op_type != "Constant"
-            or len(node.attribute) != 1
-            or node.attribute[0].name != "value"
-        ):
-            continue
-        value = numpy_helper.to_array(node.attribute[0].t)
-        if value.size <= 4096 or value.ndim == 0 or np.any(value):
-            continue
-        shape_name = f"{node.output[0]}__shape"
-        shape = helper.make_node(
-            "Constant",
-            [],
-            [shape_name],
-            value=numpy_helper.from_array(np.asarray(value.shape, dtype=np.int64)),
-        )
-        zeros = helper.make_node(
-            "ConstantOfShape",
-            [shape_name],
-            list(node.output),
-            value=numpy_helper.from_array(np.zeros(1, dtype=value.dtype)),
-        )
-        proto.graph.node.remove(node)
-        proto.graph.node.insert(i, zeros)
-        proto.graph.node.insert(i, shape)
-    onnx.checker.check_model(proto)
 
 
 def safetensors_bytes(model: TwoTower, version: str) -> bytes:
@@ -219,12 +183,15 @@ def random_batch(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A verification batch: random bag lengths (empty bags included), ids half drawn from
     the trained (non-zero) rows so the check exercises the learnt weights, half anywhere
-    (mostly unseen ids, which must hit the zero row)."""
+    in the content and identity ranges (mostly unseen ids, which must hit the zero row)."""
     lengths = rng.integers(0, max_len + 1, batch)
     lengths[0] = 0
     n = int(lengths.sum())
-    trained = torch.nonzero(tower.bag.weight.detach().abs().sum(1)).flatten().numpy()
+    trained_rows = torch.nonzero(tower.bag.weight.detach().abs().sum(1)).flatten().numpy()
+    trained = tower.vocab_np[trained_rows[trained_rows > 0] - 1]
     ids = rng.integers(0, lt.VOCAB_SIZE, n)
+    identity = rng.random(n) < 0.2
+    ids[identity] = rng.integers(lt.IDENTITY_BASE, lt.ID_LIMIT, int(identity.sum()))
     if trained.size:
         pick = rng.random(n) < 0.5
         ids[pick] = rng.choice(trained, size=int(pick.sum()))
@@ -247,6 +214,7 @@ def build_artifacts(
     """Export ``model`` as model ``version`` into memory (and verify it)."""
     model = model.eval()
     version = str(version)
+    identity_sides, identity_weight = model.identity
     onnx_data = onnx_bytes(model, version, opset)
     st_data = safetensors_bytes(model, version)
     base = basename_for(version)
@@ -262,14 +230,18 @@ def build_artifacts(
         "embedding_dim": lt.EMBEDDING_DIM,
         "hidden_dim": lt.HIDDEN_DIM,
         "vocab_size": lt.VOCAB_SIZE,
+        "identity_space": lt.IDENTITY_SPACE,
         "id_scheme": lt.ID_SCHEME,
+        "identity_tokens": list(identity_sides),
+        "identity_weight": identity_weight,
         "tokenizer_version": lt.TOKENIZER_VERSION,
         "towers": {
             name: {"vocab_rows": int(getattr(TwoTowerExport(model), name).vocab_ids.numel())}
             for name in lt.TOWERS
         },
         "architecture": "EmbeddingBag(sum, per_sample_weights; compact rows of the training "
-        "vocabulary, unseen ids -> zero row) -> Linear 128->256 -> ReLU -> Linear 256->256 "
+        "vocabulary (content tokens, plus identity tokens for the towers in identity_tokens), "
+        "unseen ids -> zero row) -> Linear 128->256 -> ReLU -> Linear 256->256 "
         "-> L2 normalise; separate talent/project towers",
         "final_activation": "none",
         "similarity": "cosine",

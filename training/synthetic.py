@@ -90,3 +90,54 @@ def make_synthetic(
             )
             pairs.append(Pair(f"t{i}", f"p{j}", label, 1.0, float(j * 1000 + k)))
     return pairs, talents, projects
+
+
+def make_ratings_like(
+    n_talents: int = 900,
+    n_projects: int = 1600,
+    n_exposures: int = 100_000,
+    *,
+    factors: int = 8,
+    talent_bias_sd: float = 0.7,
+    project_bias_sd: float = 1.0,
+    taste_weight: float = 0.6,
+    noise_sd: float = 0.8,
+    seed: int = 0,
+) -> tuple[
+    list[Pair], dict[int, tuple[list[str], list[float]]], dict[int, tuple[list[str], list[float]]]
+]:
+    """A ratings-like data set (a recommender's public ratings, mapped to talents and
+    projects): strong per-entity effects (some talents are liked everywhere, some
+    projects by everyone), a low-rank taste part, and content tokens that only weakly
+    reflect the tastes. Popular projects and active talents are shown more. Labels are
+    1 / 0 (liked or not); timestamps are the exposure order (shuffled), so a time split
+    holds out later ratings of the same entities: what ranking by historical positive
+    rates is good at, and what a content-only model cannot see."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    u = rng.standard_normal((n_talents, factors))
+    v = rng.standard_normal((n_projects, factors))
+    bt = talent_bias_sd * rng.standard_normal(n_talents)
+    bp = project_bias_sd * rng.standard_normal(n_projects)
+    shown_p = np.exp(0.8 * bp + 0.5 * rng.standard_normal(n_projects))
+    shown_p /= shown_p.sum()
+    active_t = rng.gamma(0.6, 1.0, n_talents)
+    active_t /= active_t.sum()
+    mix = rng.standard_normal((factors, 40))
+
+    def bag(vec: np.ndarray) -> tuple[list[str], list[float]]:
+        top = np.argsort(-(vec @ mix + 2.0 * rng.standard_normal(40)))[:4]
+        return [f"skill:g{j}" for j in sorted(top)], [1.0] * 4
+
+    talents = {i + 1: bag(u[i]) for i in range(n_talents)}
+    projects = {j + 1: bag(v[j]) for j in range(n_projects)}
+    ti = rng.choice(n_talents, n_exposures, p=active_t)
+    pj = rng.choice(n_projects, n_exposures, p=shown_p)
+    keys = list(dict.fromkeys(zip(ti.tolist(), pj.tolist(), strict=True)))
+    order = rng.permutation(len(keys))
+    pairs = []
+    for pos, k in enumerate(order.tolist()):
+        a, b = keys[k]
+        z = bt[a] + bp[b] + taste_weight * (u[a] @ v[b]) / np.sqrt(factors)
+        liked = z + noise_sd * rng.standard_normal() > 0.3
+        pairs.append(Pair(a + 1, b + 1, float(liked), 1.0, float(pos)))
+    return pairs, talents, projects

@@ -18,6 +18,12 @@
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
+    {#- an enforced contract is checked before the view is touched, as dbt's
+        own materialization does for a new view -#}
+    {%- if config.get('contract').enforced -%}
+        {{ get_assert_columns_equivalent(sql) }}
+    {%- endif %}
+
     {% call statement('main') -%}
         do $ses_view$
         begin

@@ -312,8 +312,11 @@ create or replace function ses.run_match(
 returns text
 language plpgsql
 volatile
+{{ security_definer() }}
 as $fn$
 declare
+    v_problem text;
+    v_existing ses.match_runs;
     v_config jsonb := ses.two_tower_config();
     v_embedder text := v_config ->> 'embedder';
     v_dimension integer := (v_config ->> 'dimension')::integer;
@@ -322,21 +325,38 @@ declare
     v_version text;
     v_candidates jsonb;
 begin
-    if p_top_k is null or p_top_k < 1 then
-        raise exception 'top_k must be >= 1 (got %)', coalesce(p_top_k::text, 'NULL') using errcode = '22023';
+    -- the write path's rules (macros/write_api/write_api_rules.sql), in parameter order
+    v_problem := coalesce(
+        {{ wp_value_problem({'name': 'project_id', 'rule': 'reference', 'table': 'ses.projects',
+                             'unknown': 'unknown project_id'}, 'p_') | indent(8) }},
+        case
+            when p_top_k is null or p_top_k < 1 or p_top_k > {{ write_api_limits().max_candidates }}
+                then '22023|top_k must be between 1 and {{ write_api_limits().max_candidates }}, got '
+                    || coalesce(p_top_k::text, 'NULL')
+        end,
+        {{ wp_value_problem({'name': 'match_run_id', 'rule': 'run_id'}, 'p_') | indent(8) }},
+        {{ wp_value_problem({'name': 'created_at', 'rule': 'event_time'}, 'p_') | indent(8) }}
+    );
+    if v_problem is not null then
+        perform ses.wp_raise(v_problem);
     end if;
-    if p_match_run_id is not null and exists (select 1 from ses.match_runs where match_run_id = p_match_run_id) then
-        -- A replayed run is already logged: return it, write nothing.
-        perform 1 from ses.match_runs where match_run_id = p_match_run_id and project_id = p_project_id;
-        if not found then
-            raise exception 'match_run_id % belongs to another project, not %', p_match_run_id, p_project_id
-                using errcode = '22023';
+    if p_match_run_id is not null then
+        -- A replayed run is logged once: concurrent replays wait here for the
+        -- first, then return it and write nothing (ses.log_match_run takes the
+        -- same lock).
+        perform pg_advisory_xact_lock(hashtextextended('ses_match.match_run_id:' || p_match_run_id, 0));
+        select * into v_existing from ses.match_runs where match_run_id = p_match_run_id;
+        if found then
+            if v_existing.project_id <> p_project_id then
+                raise exception 'match_run_id % belongs to project %, not %', p_match_run_id,
+                    v_existing.project_id, p_project_id using errcode = '23505';
+            end if;
+            if (v_existing.config ->> 'top_k')::integer is distinct from p_top_k then
+                raise exception 'match_run_id % was logged with top_k %, not %', p_match_run_id,
+                    coalesce(v_existing.config ->> 'top_k', 'NULL'), p_top_k using errcode = '23505';
+            end if;
+            return p_match_run_id;
         end if;
-        return p_match_run_id;
-    end if;
-    perform 1 from ses.projects where id = p_project_id;
-    if not found then
-        raise exception 'unknown project_id %', coalesce(p_project_id::text, 'NULL') using errcode = '23503';
     end if;
 
     v_variant := ses.ab_variant(p_project_id);

@@ -1,44 +1,67 @@
 {#- R-03: interaction_logs.outcome / feedback_at always equal the outcome rule.
-    The trigger recomputes the winner with the same macro the dbt model uses.
-    Concurrency: the interaction row is locked (FOR NO KEY UPDATE, which does
-    not conflict with the FK's KEY SHARE lock) before the winner is read, and
-    under READ COMMITTED that read is a new statement with a fresh snapshot,
-    so the last writer to get the lock sees every committed event. -#}
+    A statement-level trigger recomputes, once per statement, every interaction
+    the statement's feedback rows touch, with the same macro the dbt model uses.
+    Concurrency: the interaction rows are locked in id order (FOR NO KEY
+    UPDATE, which does not conflict with the FK's KEY SHARE lock; the order
+    keeps concurrent statements from deadlocking) before the winners are read,
+    and under READ COMMITTED that read is a new statement with a fresh
+    snapshot, so the last writer to get the lock sees every committed event.
+    REPEATABLE READ / SERIALIZABLE keep the transaction's first snapshot, so a
+    writer there could miss an event committed meanwhile. Every recompute
+    therefore writes the row, even when the outcome is unchanged: such a
+    writer then fails to lock a row a concurrent transaction has updated
+    (40001, retry) instead of storing an outcome computed without it. -#}
 {% macro migration_r_outcome_rule() %}
+-- Recompute the outcome of the given interactions; returns how many exist.
+create or replace function ses.refresh_interaction_outcomes(p_interaction_ids bigint[])
+returns integer
+language plpgsql
+volatile
+set search_path = pg_catalog, ses, pg_temp
+as $fn$
+declare
+    v_count integer;
+begin
+    perform 1
+       from ses.interaction_logs as il
+      where il.id = any(p_interaction_ids)
+      order by il.id
+        for no key update;
+    -- unconditional: see the note on REPEATABLE READ above (a HOT update, no index write)
+    update ses.interaction_logs as il
+       set (outcome, feedback_at) = (
+            select w.event_type, w.event_created_at
+            from (
+                {{ feedback_outcome_winners('ses.feedback_events', ses_relation('feedback_types'), 'ev.interaction_id = il.id') | indent(16) }}
+            ) as w)
+     where il.id = any(p_interaction_ids);
+    get diagnostics v_count = row_count;
+    return v_count;
+end;
+$fn$;
+
+-- One interaction (the drift repair); its outcome after the recompute.
 create or replace function ses.refresh_interaction_outcome(p_interaction_id bigint)
 returns text
 language plpgsql
 volatile
+set search_path = pg_catalog, ses, pg_temp
 as $fn$
-declare
-    v_outcome text;
-    v_feedback_at timestamptz;
 begin
-    perform 1 from ses.interaction_logs where id = p_interaction_id for no key update;
-    if not found then
+    if ses.refresh_interaction_outcomes(array[p_interaction_id]) = 0 then
         raise exception 'unknown interaction_id %', p_interaction_id using errcode = '22023';
     end if;
-
-    select w.event_type, w.event_created_at
-      into v_outcome, v_feedback_at
-      from (
-        {{ feedback_outcome_winners('ses.feedback_events', ses_relation('feedback_types'), 'ev.interaction_id = p_interaction_id') | indent(8) }}
-      ) as w;
-
-    update ses.interaction_logs
-       set outcome = v_outcome, feedback_at = v_feedback_at
-     where id = p_interaction_id
-       and (outcome is distinct from v_outcome or feedback_at is distinct from v_feedback_at);
-    return v_outcome;
+    return (select il.outcome from ses.interaction_logs as il where il.id = p_interaction_id);
 end;
 $fn$;
 
 create or replace function ses.trg_feedback_events_outcome()
 returns trigger
 language plpgsql
+set search_path = pg_catalog, ses, pg_temp
 as $fn$
 begin
-    perform ses.refresh_interaction_outcome(new.interaction_id);
+    perform ses.refresh_interaction_outcomes(array(select distinct c.interaction_id from changed as c));
     return null;
 end;
 $fn$;
@@ -47,6 +70,7 @@ $fn$;
 create or replace function ses.trg_feedback_events_guard()
 returns trigger
 language plpgsql
+set search_path = pg_catalog, ses, pg_temp
 as $fn$
 begin
     if tg_op = 'DELETE' then
@@ -76,11 +100,13 @@ create trigger feedback_events_guard
 drop trigger if exists feedback_events_outcome_insert on ses.feedback_events;
 create trigger feedback_events_outcome_insert
     after insert on ses.feedback_events
-    for each row execute function ses.trg_feedback_events_outcome();
+    referencing new table as changed
+    for each statement execute function ses.trg_feedback_events_outcome();
 
+-- Updates are revocations only (the guard above refuses anything else).
 drop trigger if exists feedback_events_outcome_revoke on ses.feedback_events;
 create trigger feedback_events_outcome_revoke
-    after update of is_revoked on ses.feedback_events
-    for each row when (old.is_revoked is distinct from new.is_revoked)
-    execute function ses.trg_feedback_events_outcome();
+    after update on ses.feedback_events
+    referencing new table as changed
+    for each statement execute function ses.trg_feedback_events_outcome();
 {% endmacro %}

@@ -11,9 +11,12 @@ create table if not exists ses.embedding_epochs (
 {% endmacro %}
 
 {% macro migration_r_embedding_epochs() %}
+-- SECURITY DEFINER: whoever fills a cache (the transformer's build, run_match)
+-- bumps the counter without write access to it.
 create or replace function ses.trg_bump_embedding_epoch()
 returns trigger
 language plpgsql
+{{ security_definer() }}
 as $fn$
 begin
     insert into ses.embedding_epochs (entity, embedder, version, epoch)

@@ -95,7 +95,7 @@ class LearnedEmbedder:
         order = np.argsort(owner_rows, kind="stable")
         token_ids = lt.token_ids(token_list)[order] if len(token_list) else np.zeros(0, np.int64)
         counts = np.bincount(owner_rows, minlength=n)
-        return ids, self._embed_bags(side, token_ids, counts, w32[order])
+        return ids, self._embed_bags(side, ids, token_ids, counts, w32[order])
 
     def embed_grouped(
         self,
@@ -112,11 +112,22 @@ class LearnedEmbedder:
         if ids.size == 0:
             return ids, np.zeros((0, self.dimension), dtype=np.float32)
         token_ids = lt.token_ids(tokens) if len(tokens) else np.zeros(0, np.int64)
-        return ids, self._embed_bags(side, token_ids, counts, w32)
+        return ids, self._embed_bags(side, ids, token_ids, counts, w32)
 
     def _embed_bags(
-        self, side: str, token_ids: np.ndarray, counts: np.ndarray, w32: np.ndarray
+        self,
+        side: str,
+        entity_ids: np.ndarray,
+        token_ids: np.ndarray,
+        counts: np.ndarray,
+        w32: np.ndarray,
     ) -> np.ndarray:
+        """Bags grouped by entity -> embeddings; a hybrid model's towers also get each
+        entity's identity token (ses_udf.learned_tower: identity tokens)."""
+        if side in self.model.identity_sides:
+            token_ids, counts, w32 = lt.append_identity(
+                side, entity_ids, token_ids, counts, w32, self.model.identity_weight
+            )
         n = counts.size
         offsets = np.zeros(n, dtype=np.int64)
         if n > 1:

@@ -4,12 +4,16 @@ Only numpy, onnxruntime, candle (``candle-nn``) and safetensors are imported her
 never torch. Training (``training/``) imports this module for the token id scheme
 and the batch encoding, so training and serving cannot drift apart.
 
-Token id scheme ``sip13-mod-2^18-v1``
-    id = ses_udf.hashing.token_hash(token) % 2**18
-    i.e. SipHash-1-3 (keys of R-21) of the token's UTF-8 bytes + 0xff, modulo the
-    vocabulary size. Collisions are accepted (feature hashing); the embedding row
-    of an id is shared by every token hashing to it. Changing the hash, the modulus
-    or the token strings requires a new scheme name (and a retrain).
+Token id scheme ``sip13-content-2^18+identity-2^40-v2``
+    content token (the v2 tokenizer's ``skill:java``, ``loc:東京都``, ...):
+        id = ses_udf.hashing.token_hash(token) % 2**18
+    identity token (``talent:<id>`` / ``project:<id>``, see ``identity_token``):
+        id = 2**18 + token_hash(token) % 2**40
+    i.e. SipHash-1-3 (keys of R-21) of the token's UTF-8 bytes + 0xff. Content
+    collisions are accepted (feature hashing: few distinct tokens); identity tokens get
+    their own, far larger range so that an entity unseen in training practically never
+    shares a row with a trained one (it then embeds from its content alone). Changing
+    the hash, a modulus or the token strings requires a new scheme name (and a retrain).
 
 A batch of bags is encoded EmbeddingBag-style into three flat arrays:
     ids      int64   [N]  token ids of all bags, concatenated
@@ -17,25 +21,36 @@ A batch of bags is encoded EmbeddingBag-style into three flat arrays:
     weights  float32 [N]  per-token weights (EmbeddingBag ``per_sample_weights``)
 An empty bag is allowed (its embedding bag is the zero vector).
 
-Model format 2 (compact)
-    Training learns a dense 2**18 x 128 table per tower, but only the rows of ids seen
-    in training are ever non-zero. A deployed tower keeps just those: ``vocab_ids``
+Identity tokens (hybrid towers)
+    A model trained with identity tokens (metadata ``identity_tokens``: the towers that
+    use them, ``identity_weight``: their bag weight) sees, besides an entity's content
+    tokens, one token naming the entity itself. The SQL tokenizer never emits them (the
+    hash tower stays the seed's); the serving embedder appends them from the entity ids
+    (``append_identity``). Training drops them at random, so an entity absent from
+    training (whose identity id has no row: the zero row) embeds exactly as its
+    content-only bag does.
+
+Model format 3 (compact)
+    Training learns one embedding row per id of its vocabulary; only the rows of ids
+    seen in training are non-zero. A deployed tower keeps just those: ``vocab_ids``
     (sorted int64 [K], ids of the scheme above) and ``table`` (float32 [K + 1, 128]);
-    id ``vocab_ids[k]`` uses row ``k + 1`` and every other id row 0, which is zero,
-    exactly what the dense table holds there. So the compact tower computes the same
-    function as the dense one, in ~1-3 MB instead of 128 MiB.
+    id ``vocab_ids[k]`` uses row ``k + 1`` and every other id row 0, which is zero.
+    The id -> row lookup is a binary search over vocab_ids (``vocab_rows``; inside the
+    ONNX graph an unrolled one), so the id range can be far larger than the table.
 
     One model = one ONNX file and one safetensors file, both holding both towers:
     * ONNX inputs ``<tower>_ids`` / ``<tower>_offsets`` / ``<tower>_weights`` and
       outputs ``<tower>_embedding`` [B, 256] for tower in (talent, project); the id
-      remap is inside the graph (built from vocab_ids), so the inputs are scheme ids.
+      lookup is inside the graph, so the inputs are scheme ids.
     * safetensors tensors ``<tower>.bag.ids`` (int64 [K]), ``<tower>.bag.weight``
       ([K + 1, 128], row 0 zero), ``<tower>.mlp.0.weight`` / ``.mlp.0.bias`` /
       ``.mlp.2.weight`` / ``.mlp.2.bias``; run by Candle.
+    Format 2 (scheme v1, a dense in-graph remap of 2**18 ids) is no longer served: its
+    models must be retrained (the loader says so).
 
 Tower forward pass (both towers, separate weights)::
 
-    bag = sum_i weights[i] * table[remap[ids[i]]]   # EmbeddingBag(sum)
+    bag = sum_i weights[i] * table[row(ids[i])]     # EmbeddingBag(sum)
     h   = relu(bag @ W1.T + b1)                     # 128 -> 256
     y   = h @ W2.T + b2                             # 256 -> 256, no final activation
     out = y / max(||y||_2, 1e-12)                   # L2 normalised, dimension 256
@@ -58,13 +73,16 @@ import numpy as np
 
 from ses_udf.hashing import token_hash
 
-ID_SCHEME = "sip13-mod-2^18-v1"
-VOCAB_SIZE = 2**18
+ID_SCHEME = "sip13-content-2^18+identity-2^40-v2"
+VOCAB_SIZE = 2**18  # content token ids: [0, VOCAB_SIZE)
+IDENTITY_BASE = VOCAB_SIZE
+IDENTITY_SPACE = 2**40  # identity token ids: [IDENTITY_BASE, ID_LIMIT)
+ID_LIMIT = IDENTITY_BASE + IDENTITY_SPACE
 EMBEDDING_DIM = 128
 HIDDEN_DIM = 256
 DIMENSION = 256
 TOKENIZER_VERSION = "v2"
-MODEL_FORMAT_VERSION = 2
+MODEL_FORMAT_VERSION = 3
 L2_EPS = 1e-12
 
 TOWERS = ("talent", "project")
@@ -99,6 +117,7 @@ _EXPECTED_METADATA: dict[str, Any] = {
     "embedding_dim": EMBEDDING_DIM,
     "hidden_dim": HIDDEN_DIM,
     "vocab_size": VOCAB_SIZE,
+    "identity_space": IDENTITY_SPACE,
     "id_scheme": ID_SCHEME,
     "tokenizer_version": TOKENIZER_VERSION,
 }
@@ -124,11 +143,49 @@ class _TokenIds(dict):
             raise ValueError(f"token must be a string, got {token!r}")
         if len(self) >= self.MAX:
             self.clear()
-        value = self[token] = token_hash(token) % VOCAB_SIZE
+        h = token_hash(token)
+        if token.startswith(_IDENTITY_PREFIXES):
+            value = IDENTITY_BASE + h % IDENTITY_SPACE
+        else:
+            value = h % VOCAB_SIZE
+        self[token] = value
         return value
 
 
+_IDENTITY_PREFIXES = tuple(f"{side}:" for side in TOWERS)
 _TOKEN_IDS = _TokenIds()
+
+
+def identity_token(side: str, entity_id: Any) -> str:
+    """The identity token of a talent or project (``talent:42``)."""
+    if side not in TOWERS:
+        raise ValueError(f"side must be one of {TOWERS}, got {side!r}")
+    return f"{side}:{entity_id}"
+
+
+def is_identity_id(ids: np.ndarray) -> np.ndarray:
+    """Mask of the identity token ids among ``ids``."""
+    return np.asarray(ids) >= IDENTITY_BASE
+
+
+def append_identity(
+    side: str,
+    entity_ids: np.ndarray,
+    bag_ids: np.ndarray,
+    counts: np.ndarray,
+    weights: np.ndarray,
+    weight: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bags grouped by entity (counts[k] tokens of entity_ids[k], in order) with each
+    entity's identity token appended at the end of its bag: (ids, counts, weights)."""
+    n = int(np.asarray(entity_ids).size)
+    if n == 0:
+        return bag_ids, counts, weights
+    ident = token_ids([identity_token(side, e) for e in np.asarray(entity_ids).tolist()])
+    ends = np.cumsum(counts)  # insert position of each entity's identity token
+    ids = np.insert(np.asarray(bag_ids, dtype=np.int64), ends, ident)
+    w = np.insert(np.asarray(weights, dtype=np.float32), ends, np.float32(weight))
+    return ids, np.asarray(counts, dtype=np.int64) + 1, w
 
 
 def token_id(token: str) -> int:
@@ -186,9 +243,20 @@ def check_encoded(ids: np.ndarray, offsets: np.ndarray, weights: np.ndarray) -> 
             raise ValueError("offsets must be non-decreasing and within the ids")
     elif ids.size:
         raise ValueError(f"{ids.size} ids but no bag (offsets is empty)")
-    if ids.size and (ids.min() < 0 or ids.max() >= VOCAB_SIZE):
-        bad = int(ids[(ids < 0) | (ids >= VOCAB_SIZE)][0])
-        raise ValueError(f"token id {bad} is outside [0, {VOCAB_SIZE}) ({ID_SCHEME})")
+    if ids.size and (ids.min() < 0 or ids.max() >= ID_LIMIT):
+        bad = int(ids[(ids < 0) | (ids >= ID_LIMIT)][0])
+        raise ValueError(f"token id {bad} is outside [0, {ID_LIMIT}) ({ID_SCHEME})")
+
+
+def vocab_rows(vocab_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Table row of each id (int64): k + 1 for ``vocab_ids[k]``, 0 for ids outside the
+    sorted vocabulary. The same binary search the ONNX graph unrolls."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if vocab_ids.size == 0:
+        return np.zeros(ids.shape, dtype=np.int64)
+    pos = np.searchsorted(vocab_ids, ids)
+    found = vocab_ids[np.minimum(pos, vocab_ids.size - 1)] == ids
+    return np.where(found, pos + 1, 0).astype(np.int64)
 
 
 def _bag_lengths(ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -218,6 +286,11 @@ def validate_metadata(metadata: Mapping[str, Any]) -> None:
     """Raise ModelFileError naming the first key that does not match this serving code."""
     if not isinstance(metadata, Mapping):
         raise ModelFileError(f"model metadata must be a mapping, got {type(metadata).__name__}")
+    if metadata.get("format_version") == 2:
+        raise ModelFileError(
+            "model format 2 (id scheme sip13-mod-2^18-v1) is no longer served: retrain the "
+            f"model (format {MODEL_FORMAT_VERSION}, id scheme {ID_SCHEME})"
+        )
     for key, expected in _EXPECTED_METADATA.items():
         if key not in metadata:
             raise ModelFileError(f"model metadata lacks {key!r} (expected {expected!r})")
@@ -226,6 +299,20 @@ def validate_metadata(metadata: Mapping[str, Any]) -> None:
             raise ModelFileError(
                 f"model metadata mismatch: {key} is {actual!r}, serving code expects {expected!r}"
             )
+    identity_settings(metadata)
+
+
+def identity_settings(metadata: Mapping[str, Any]) -> tuple[tuple[str, ...], float]:
+    """(towers that append identity tokens, their bag weight) of a model's metadata."""
+    sides = metadata.get("identity_tokens", [])
+    if not isinstance(sides, (list, tuple)) or any(s not in TOWERS for s in sides):
+        raise ModelFileError(
+            f"model metadata identity_tokens must list towers of {TOWERS}, got {sides!r}"
+        )
+    weight = metadata.get("identity_weight", 1.0)
+    if sides and not (isinstance(weight, (int, float)) and np.isfinite(weight) and weight > 0):
+        raise ModelFileError(f"model metadata identity_weight must be a number > 0, got {weight!r}")
+    return tuple(sides), float(weight)
 
 
 def header_fields(version: str) -> dict[str, str]:
@@ -281,7 +368,9 @@ def _check_output(out: np.ndarray, batch: int, what: str) -> np.ndarray:
     if not np.isfinite(out).all():
         raise ModelFileError(f"{what} returned non-finite values (corrupt weights?)")
     norms = np.linalg.norm(out, axis=1)
-    if batch and np.abs(norms - 1.0).max() > 1e-3:
+    # unit rows, or all-zero ones (a tower whose MLP maps an empty bag to zero: the
+    # similarity of R-22 is 0.0 there, as for the hash tower)
+    if batch and (np.minimum(np.abs(norms - 1.0), norms) > 1e-3).any():
         raise ModelFileError(f"{what} returned vectors that are not unit length (corrupt model?)")
     return out
 
@@ -302,6 +391,9 @@ class _Model:
         if metadata is not None:
             validate_metadata(metadata)
         self.metadata = dict(metadata) if metadata is not None else None
+        self.identity_sides, self.identity_weight = (
+            identity_settings(metadata) if metadata is not None else ((), 1.0)
+        )
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         self.max_batch = max_batch
@@ -331,8 +423,11 @@ class _Model:
         order = np.argsort(lengths, kind="stable")
         for start in range(0, b, self.max_batch):
             sel = order[start : start + self.max_batch]
-            out[sel] = self._forward(tower, *_gather_bags(ids, offsets, weights, lengths, sel))
-        return _check_output(out, b, f"{self.name} model ({tower} tower)")
+            block = self._forward(tower, *_gather_bags(ids, offsets, weights, lengths, sel))
+            # a model whose output is not [n, DIMENSION] is the model's fault, not numpy's
+            _check_output(block, sel.size, f"{self.name} model ({tower} tower)")
+            out[sel] = block
+        return out
 
     def embed_batch(self, tower: str, bags: Sequence[Bag]) -> np.ndarray:
         """Embeddings float32 [len(bags), 256], L2-normalised."""
@@ -574,8 +669,8 @@ def load_safetensors_weights(
 
 def check_vocab(vocab_ids: np.ndarray, table: np.ndarray, tower: str) -> None:
     """The compact-table contract: sorted unique ids of the scheme, row 0 all zero."""
-    if vocab_ids.size and (vocab_ids.min() < 0 or vocab_ids.max() >= VOCAB_SIZE):
-        raise ModelFileError(f"{tower} tower: vocabulary ids outside [0, {VOCAB_SIZE})")
+    if vocab_ids.size and (vocab_ids.min() < 0 or vocab_ids.max() >= ID_LIMIT):
+        raise ModelFileError(f"{tower} tower: vocabulary ids outside [0, {ID_LIMIT})")
     if vocab_ids.size > 1 and not (np.diff(vocab_ids) > 0).all():
         raise ModelFileError(f"{tower} tower: vocabulary ids are not sorted and unique")
     if table.shape[0] != vocab_ids.size + 1:
@@ -587,20 +682,14 @@ def check_vocab(vocab_ids: np.ndarray, table: np.ndarray, tower: str) -> None:
         raise ModelFileError(f"{tower} tower: row 0 (unseen ids) must be zero")
 
 
-def dense_remap(vocab_ids: np.ndarray) -> np.ndarray:
-    """uint32 [VOCAB_SIZE]: scheme id -> table row (0 for ids not in the vocabulary)."""
-    remap = np.zeros(VOCAB_SIZE, dtype=np.uint32)
-    remap[vocab_ids] = np.arange(1, vocab_ids.size + 1, dtype=np.uint32)
-    return remap
-
-
 class CandleModel(_Model):
     """The same towers as OnnxModel, forward pass in Candle (weights from safetensors).
 
     EmbeddingBag-sum with per-sample weights is computed on a padded [B, L] layout:
-    ``index_select`` of the remap (scheme id -> table row) and of the table rows, then a
-    batched ``[B,1,L] @ [B,L,128]`` matmul with the (zero-padded) weights, which is the
-    weighted segment sum. Bags run in chunks of ``max_batch`` sorted by length.
+    the table rows of the ids (``vocab_rows``, in numpy) are gathered with
+    ``index_select``, then a batched ``[B,1,L] @ [B,L,128]`` matmul with the
+    (zero-padded) weights, which is the weighted segment sum. Bags run in chunks of
+    ``max_batch`` sorted by length.
     """
 
     name = "candle"
@@ -618,10 +707,10 @@ class CandleModel(_Model):
         tensors = load_safetensors_weights(weights, metadata)
         self._bridge = _CandleBridge()
         self._t: dict[str, dict[str, Any]] = {}
+        self._vocab = {tower: tensors[f"{tower}.bag.ids"] for tower in TOWERS}
         try:
             for tower in TOWERS:
                 arrays = {
-                    "remap": dense_remap(tensors[f"{tower}.bag.ids"]),
                     "table": tensors[f"{tower}.bag.weight"],
                     "w1t": np.ascontiguousarray(tensors[f"{tower}.mlp.0.weight"].T),
                     "b1": tensors[f"{tower}.mlp.0.bias"],
@@ -647,11 +736,11 @@ class CandleModel(_Model):
         col = np.arange(width, dtype=np.int64)
         valid = col[None, :] < lengths[:, None]
         pos = np.where(valid, offsets[:, None] + col[None, :], 0)
-        pid = np.where(valid, ids[pos] if ids.size else 0, 0).astype(np.uint32)
+        token_rows = vocab_rows(self._vocab[tower], ids)
+        prow = np.where(valid, token_rows[pos] if ids.size else 0, 0).astype(np.uint32)
         pw = np.where(valid, weights[pos] if weights.size else 0.0, 0.0).astype(np.float32)
-        x = self._bridge.to_candle({"ids": pid.ravel(), "w": pw})
-        rows_idx = t["remap"].index_select(x["ids"], 0)
-        rows = t["table"].index_select(rows_idx, 0).reshape((bsz, width, EMBEDDING_DIM))
+        x = self._bridge.to_candle({"rows": prow.ravel(), "w": pw})
+        rows = t["table"].index_select(x["rows"], 0).reshape((bsz, width, EMBEDDING_DIM))
         bag = x["w"].reshape((bsz, 1, width)).matmul(rows).reshape((bsz, EMBEDDING_DIM))
         h = F.relu(bag.matmul(t["w1t"]).broadcast_add(t["b1"]))
         y = h.matmul(t["w2t"]).broadcast_add(t["b2"])
@@ -735,6 +824,9 @@ __all__ = [
     "DIMENSION",
     "EMBEDDING_DIM",
     "HIDDEN_DIM",
+    "IDENTITY_BASE",
+    "IDENTITY_SPACE",
+    "ID_LIMIT",
     "ID_SCHEME",
     "MODEL_FORMAT_VERSION",
     "TOKENIZER_VERSION",
@@ -745,12 +837,15 @@ __all__ = [
     "ModelFileError",
     "OnnxModel",
     "TowerView",
+    "append_identity",
     "check_encoded",
     "check_vocab",
     "cosine_similarity",
-    "dense_remap",
     "encode",
     "header_fields",
+    "identity_settings",
+    "identity_token",
+    "is_identity_id",
     "load_files",
     "load_metadata",
     "load_model",
@@ -763,4 +858,5 @@ __all__ = [
     "token_id",
     "token_ids",
     "validate_metadata",
+    "vocab_rows",
 ]

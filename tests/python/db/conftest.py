@@ -7,6 +7,8 @@ tests; nothing here is mocked or skipped.
 
 from __future__ import annotations
 
+import sys
+
 import psycopg
 import pytest
 
@@ -42,8 +44,19 @@ def clean_db(conn: psycopg.Connection) -> psycopg.Connection:
     return conn
 
 
+def ensure_entities(conn: psycopg.Connection, project_ids=(), talent_ids=()) -> None:
+    """Minimal talents / projects rows for ids the write path must know."""
+    for table, ids in (("ses.projects", project_ids), ("ses.talents", talent_ids)):
+        if ids:
+            conn.execute(
+                f"insert into {table} (id) select unnest(%s::bigint[]) on conflict (id) do nothing",
+                (list(ids),),
+            )
+
+
 def log_run(conn: psycopg.Connection, project_id: int, talent_ids: list[int]) -> list[int]:
     """Log one match run through the write path; return the interaction ids."""
+    ensure_entities(conn, [project_id], talent_ids)
     candidates = [{"talent_id": t, "rank": i + 1} for i, t in enumerate(talent_ids)]
     run_id = conn.execute(
         "select ses.log_match_run(%s, %s::jsonb, 'test', 'test', 'hash', 'v2')",
@@ -53,3 +66,11 @@ def log_run(conn: psycopg.Connection, project_id: int, talent_ids: list[int]) ->
         "select id from ses.interaction_logs where match_run_id = %s order by talent_id", (run_id,)
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """How many inputs the write-path fuzz suite tried per function."""
+    for name, module in list(sys.modules.items()):
+        if name.endswith("test_fuzz_write_path") and hasattr(module, "fuzz_summary"):
+            for line in module.fuzz_summary():
+                terminalreporter.write_line(line)

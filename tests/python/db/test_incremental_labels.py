@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from ses_ops.db import connect
 from simulator.nightly import DbtBuild
 from tests.python import label_oracle as oracle
+from tests.python.db.conftest import ensure_entities
 from tests.python.db.test_outcome_rule_random import read_events
 
 pytestmark = pytest.mark.db
@@ -48,6 +49,7 @@ class History:
 
     def __init__(self, conn: psycopg.Connection, seed: int) -> None:
         self.conn = conn
+        ensure_entities(conn, range(1, 40), range(1, 300))  # the write path checks references
         self.rng = random.Random(seed)
         self.interactions: list[tuple[int, int, int]] = []  # (id, talent, project)
         self.feedback: list[int] = []

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.python.db.conftest import log_run
+from tests.python.db.conftest import ensure_entities, log_run
 
 pytestmark = pytest.mark.db
 
@@ -43,8 +43,13 @@ BAD_CALLS = [
     ("select ses.record_conversion(10, 100, 'offer', 'a', %s, 'fax')", "I", "fax"),
     ("select ses.record_conversion(null, 100, 'offer', 'a')", "", "talent NULL"),
     ("select ses.revoke_feedback(777777, 'bob')", "", "777777"),
-    ("select ses.log_match_run(1, '{\"talent_id\": 1}')", "", '{"talent_id": 1}'),
-    ("select ses.log_match_run(1, '[{\"rank\": 1}]')", "", '{"rank": 1}'),
+    ("select ses.log_match_run(100, '{\"talent_id\": 1}')", "", '{"talent_id": 1}'),
+    (
+        "select ses.log_match_run(100, '[{\"rank\": 1}]')",
+        "",
+        "talent_id is required (got NULL) (candidates[0])",
+    ),
+    ("select ses.log_match_run(987654321, '[]')", "", "unknown project_id 987654321"),
 ]
 
 
@@ -161,6 +166,7 @@ def test_behaviour_replay_is_idempotent(clean_db: psycopg.Connection, interactio
 
 def test_match_run_replay_writes_no_duplicates(clean_db: psycopg.Connection) -> None:
     conn = clean_db
+    ensure_entities(conn, [7, 8], [1, 2])
     candidates = Jsonb([{"talent_id": 1, "rank": 1}, {"talent_id": 2, "rank": 2}])
     run_id = conn.execute("select ses.log_match_run(7, %s)", (candidates,)).fetchone()[0]
     assert len(run_id) == 26

@@ -1,16 +1,11 @@
-"""training.dataset (leak-free split, R-45 weak negatives, held-out metrics) and the
-offline simulation's tokenizer / labels (training.simulated)."""
+"""training.dataset (leak-free split, point-in-time keys, R-45 weak negatives, held-out
+metrics with warm / cold pairs)."""
 
 from __future__ import annotations
-
-import json
-import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from simulator.staff import SimEvent
 from training.dataset import (
     Exposure,
     HoldoutSet,
@@ -18,10 +13,8 @@ from training.dataset import (
     holdout_metrics,
     split_data,
     training_pairs,
+    warm_mask,
 )
-from training.simulated import LabelRules, simulate, tokenize_project, tokenize_talent
-
-GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "hash_v2_golden.json").read_text())
 
 
 def make_data(n_projects: int = 40, per_project: int = 10, seed: int = 0) -> LabelledData:
@@ -47,9 +40,9 @@ def test_time_split_never_leaks():
     data = make_data()
     split = split_data(data, "time")
     cutoff = split.info["cutoff"]
-    train_keys = {(p.talent_key, p.project_key) for p in (*split.train, *split.early_stop)}
-    assert all(p.timestamp < cutoff for p in (*split.train, *split.early_stop))
-    assert max(p.timestamp for p in split.train) <= min(p.timestamp for p in split.early_stop)
+    train_keys = {(p.talent_key, p.project_key) for p in split.train}
+    assert all(p.timestamp < cutoff for p in split.train)
+    assert all(p.timestamp >= cutoff for p in split.holdout_pairs)
     held = set(
         zip(split.holdout.talent_ids.tolist(), split.holdout.project_ids.tolist(), strict=True)
     )
@@ -61,18 +54,72 @@ def test_time_split_never_leaks():
         if e.created_at >= cutoff and (e.talent_id, e.project_id) not in train_keys
     }
     assert held == expected
-    assert split.holdout.labelled.sum() > 0 and (~split.holdout.labelled).sum() > 0
+    assert split.holdout.labelled.sum() == len(split.holdout_pairs) > 0
+    assert (~split.holdout.labelled).sum() > 0
     assert (split.holdout.labels[~split.holdout.labelled] == 0).all()
 
 
 def test_project_split_keeps_projects_on_one_side():
     split = split_data(make_data(), "project")
-    train_projects = {p.project_key for p in (*split.train, *split.early_stop)}
+    train_projects = {p.project_key for p in split.train}
     assert not train_projects & set(split.holdout.project_ids.tolist())
-    es_projects = {p.project_key for p in split.early_stop}
-    assert not es_projects & {p.project_key for p in split.train}
     with pytest.raises(ValueError, match="'random'"):
         split_data(make_data(), "random")
+
+
+def test_point_in_time_keys_follow_the_exposure():
+    """A pair trains on the profile versions it was shown with; held-out candidates are
+    scored on theirs; the ranking still groups by project id."""
+    exposures = [
+        Exposure(1, 7, 1, 10.0, 0.1, "behavior", rank=3, talent_version=1.0, project_version=5.0),
+        Exposure(2, 7, 1, 20.0, 1.0, "feedback", rank=1, talent_version=2.0, project_version=5.0),
+        Exposure(3, 8, 1, 30.0, None, talent_version=4.0, project_version=6.0),
+    ]
+    data = LabelledData(exposures, {}, {})
+    labelled, _ = training_pairs(data)
+    assert [(p.talent_key, p.project_key, p.label, p.rank) for p in labelled] == [
+        ((7, 2.0), (1, 5.0), 1.0, 1)
+    ]
+    split = split_data(make_versioned(), "time")
+    assert all(isinstance(k, tuple) for k in split.holdout.talent_keys)
+    assert [k[0] for k in split.holdout.talent_keys] == split.holdout.talent_ids.tolist()
+
+
+def make_versioned() -> LabelledData:
+    base = make_data()
+    exposures = [
+        Exposure(
+            e.interaction_id,
+            e.talent_id,
+            e.project_id,
+            e.created_at,
+            e.label,
+            e.signal_source,
+            talent_version=float(e.created_at // 10_000),
+            project_version=0.0,
+        )
+        for e in base.exposures
+    ]
+    return LabelledData(exposures, {}, {})
+
+
+def test_warm_mask_needs_both_sides_in_training():
+    holdout = HoldoutSet(
+        talent_ids=np.array([1, 1, 2, 3]),
+        project_ids=np.array([10, 11, 10, 12]),
+        labels=np.zeros(4),
+        labelled=np.ones(4, dtype=bool),
+    )
+    from training.data import Pair
+
+    train = [Pair((1, 0.0), (10, 0.0), 1.0), Pair(2, 11, 0.0)]
+    assert warm_mask(holdout, train).tolist() == [True, True, True, False]
+    scores = np.array([0.9, 0.1, 0.5, 0.3])
+    holdout.labels[:] = [1.0, 0.0, 0.0, 1.0]
+    m = holdout_metrics(holdout, scores, warm=warm_mask(holdout, train))
+    assert m["warm"]["labelled_pairs"] == 3 and m["cold"]["labelled_pairs"] == 1
+    assert m["warm"]["auc"] == pytest.approx(1.0)
+    assert np.isnan(m["cold"]["auc"])  # one class only
 
 
 def test_pairs_take_the_best_label_and_latest_time():
@@ -158,61 +205,3 @@ def test_first_labels_is_a_prefix_in_time():
     assert all(e.created_at <= last for e in sub.exposures)
     with pytest.raises(ValueError, match="asked for 100000 labels"):
         data.first_labels(100_000)
-
-
-@pytest.mark.parametrize(
-    "entity",
-    [e for e in GOLDEN["entities"] if e["kind"] in ("talent", "project")],
-    ids=lambda e: e["key"],
-)
-def test_python_tokenizer_matches_the_seed(entity):
-    fn = tokenize_talent if entity["kind"] == "talent" else tokenize_project
-    tokens, weights = fn(entity["fields"])
-    assert list(zip(tokens, weights, strict=True)) == [
-        (t["token"], t["weight"]) for t in entity["tokens"]
-    ]
-
-
-def test_r11_labels_from_the_seeds():
-    rules = LabelRules()
-
-    def ev(kind, type_, t, **kw):
-        return SimEvent(float(t), kind, type_, "a", **kw)
-
-    view = ev("behavior", "viewed_candidate_detail", 1)
-    assert rules.label([view]) == (0.1, "behavior", False)
-    thumbs = [view, ev("feedback", "thumbs_up", 2, feedback_no=0)]
-    assert rules.label(thumbs) == (1.0, "feedback", False)
-    revoked = [*thumbs, ev("revoke", "thumbs_up", 3, feedback_no=0)]
-    assert rules.label(revoked) == (0.1, "behavior", False)
-    funnel = [
-        view,
-        ev("behavior", "clicked_contact", 2),
-        ev("conversion", "interview_scheduled", 3),
-        ev("conversion", "lost", 4),  # the best stage wins, not the last
-        ev("feedback", "rejected", 5, feedback_no=0),
-    ]
-    assert rules.label(funnel) == (0.8, "conversion", False)
-    unlinked = [view, ev("conversion", "contract_signed", 3, linked=False)]
-    assert rules.label(unlinked) == (0.1, "behavior", False)
-    silent = [
-        view,
-        ev("behavior", "clicked_contact", 2),
-        ev("feedback", "no_response", 3, feedback_no=0),
-    ]
-    assert rules.label(silent) == (0.3, "behavior", True)
-    assert rules.label([]) == (None, None, False)
-
-
-def test_simulation_is_deterministic_and_labelled():
-    chem: dict[int, float] = {}
-    a = simulate(300, seed=5, n_talents=600, n_initial_projects=10, chemistry_out=chem)
-    b = simulate(300, seed=5, n_talents=600, n_initial_projects=10)
-    assert a.exposures == b.exposures and a.label_count >= 300
-    assert set(chem) == {e.interaction_id for e in a.exposures}
-    labels = [e.label for e in a.exposures if e.label is not None]
-    assert 0 < np.mean(np.array(labels) >= 0.5) < 1
-    times = [e.created_at for e in a.exposures]
-    assert times == sorted(times) or len(set(times)) > 1
-    assert all(e.talent_id in a.talents and e.project_id in a.projects for e in a.exposures)
-    assert not math.isnan(np.mean(list(chem.values())))

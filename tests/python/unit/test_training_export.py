@@ -62,7 +62,13 @@ def test_encode_matches_id_scheme():
     assert ids.tolist() == [token_hash(t) % 2**18 for t in ["skill:java", "loc:東京都", "exp:3-5"]]
     assert offsets.tolist() == [0, 2, 2]
     assert weights.tolist() == [2.0, 1.5, 1.0]
-    assert lt.ID_SCHEME == "sip13-mod-2^18-v1" and lt.VOCAB_SIZE == 2**18
+    assert lt.ID_SCHEME == "sip13-content-2^18+identity-2^40-v2" and lt.VOCAB_SIZE == 2**18
+    # identity tokens live in their own, far larger range
+    ident = lt.token_ids(["talent:42", "project:42"])
+    assert ident.tolist() == [2**18 + token_hash(t) % 2**40 for t in ["talent:42", "project:42"]]
+    assert lt.identity_token("talent", 42) == "talent:42"
+    with pytest.raises(ValueError, match="side must be one of"):
+        lt.identity_token("client", 1)
     with pytest.raises(ValueError, match="2 tokens but 1 weights"):
         lt.encode([(["a", "b"], [1.0])])
     with pytest.raises(ValueError, match="finite"):
@@ -75,7 +81,8 @@ def test_metadata_files_and_size(exported):
     model, out, metadata, _, _ = exported
     assert metadata["dimension"] == 256 and metadata["embedding_dim"] == 128
     assert metadata["vocab_size"] == 2**18 and metadata["id_scheme"] == lt.ID_SCHEME
-    assert metadata["format_version"] == 2 and metadata["tokenizer_version"] == "v2"
+    assert metadata["format_version"] == 3 and metadata["tokenizer_version"] == "v2"
+    assert metadata["identity_tokens"] == [] and metadata["identity_space"] == 2**40
     assert metadata["torch_version"] and metadata["onnx_opset"] >= 14
     assert sorted(p.name for p in out.iterdir()) == [
         "two_tower_20260101.json",
@@ -133,7 +140,8 @@ def test_unseen_tokens_hit_the_zero_row(exported):
     onnx = lt.load_towers(out / "two_tower_20260101.json", "onnx")["talent"]
     tokens, weights = talents["t3"]
     unseen = ["skill:never-seen-in-training-a", "skill:never-seen-in-training-b"]
-    trained = set(np.flatnonzero(model.talent.bag.weight.detach().abs().sum(1) > 0).tolist())
+    rows = np.flatnonzero(model.talent.bag.weight.detach().abs().sum(1) > 0)
+    trained = set(model.talent.vocab_np[rows - 1].tolist())
     assert not {lt.token_id(t) for t in unseen} & trained
     a = onnx.embed_batch([(tokens, weights)])
     b = onnx.embed_batch([([*tokens, *unseen], [*weights, 2.0, 1.0])])
@@ -213,6 +221,46 @@ def test_metadata_mismatch_names_the_key(exported, key, value):
     missing = {k: v for k, v in metadata.items() if k != key}
     with pytest.raises(lt.ModelFileError, match=key):
         lt.validate_metadata(missing)
+
+
+def test_format_2_models_are_refused_with_a_reason(exported):
+    _, out, metadata, _, _ = exported
+    old = {**metadata, "format_version": 2, "id_scheme": "sip13-mod-2^18-v1"}
+    with pytest.raises(lt.ModelFileError, match=r"format 2 .* no longer served: retrain"):
+        lt.OnnxModel(out / metadata["files"]["onnx"]["file"], old)
+    with pytest.raises(lt.ModelFileError, match="identity_tokens must list towers"):
+        lt.validate_metadata({**metadata, "identity_tokens": ["client"]})
+
+
+def test_hybrid_model_serves_identity_and_cold_entities_from_content(tmp_path):
+    """A hybrid model's served vector of a warm talent uses its identity row; a talent
+    absent from training gets exactly its content-only vector (its identity id has no
+    row), finite and non-zero."""
+    pairs, talents, projects = make_synthetic(200, 60, 15, seed=3)
+    split = split_by_project(pairs)
+    config = TrainConfig(epochs=3, num_threads=1, identity_tokens=True, identity_dropout=0.3)
+    result = train(split.train, split.valid, talents, projects, config)
+    assert result.model.identity == (("talent", "project"), 1.0)
+    meta = export_model(result.model, tmp_path, "20260103")
+    assert meta["identity_tokens"] == ["talent", "project"]
+    served = {b: lt.load_files(tmp_path / "two_tower_20260103.json", b) for b in lt.BACKENDS}
+    from ses_udf.embedders import LearnedEmbedder
+
+    warm = sorted({p.talent_key for p in split.train})[0]  # synthetic keys: "t12"
+    cold_id = 10**12 + 7  # never seen in training: its identity id has no row
+    tokens, weights = talents[warm]
+    for backend, model in served.items():
+        emb = LearnedEmbedder(backend, "20260103", 256, model)
+        ids, vecs = emb.embed_batch(
+            [cold_id], [cold_id] * len(tokens), tokens, weights, side="talent"
+        )
+        content_only = model.embed_batch("talent", [(tokens, weights)])[0]
+        assert ids.tolist() == [cold_id]
+        assert np.isfinite(vecs).all() and np.linalg.norm(vecs[0]) > 0.99
+        assert np.abs(vecs[0] - content_only).max() <= 1e-6
+        warm_bag = ([*tokens, lt.identity_token("talent", warm)], [*weights, 1.0])
+        with_identity = model.embed_batch("talent", [warm_bag])[0]
+        assert np.abs(with_identity - content_only).max() > 1e-3  # the identity row counts
 
 
 def test_failed_verification_rejects_export(exported, tmp_path, monkeypatch):

@@ -1,0 +1,3 @@
+-- R-20 over every profile version (point in time): the project tokens as they were
+-- from valid_from on; training joins an exposure to the version it was shown with.
+{{ two_tower_tokens(ref('stg_ses__project_versions'), 'project', version_column='valid_from') }}
