@@ -171,6 +171,7 @@ returns table (
     rank bigint,
     base_rank bigint,
     business_score double precision,
+    historical_score double precision,
     base_score double precision,
     two_tower_score double precision,
     total_score double precision
@@ -196,14 +197,18 @@ begin
 
     -- R-30 factors of the base score, joined per talent / per project here
     -- (NULL = 1.0). A factor must lie in [0, 1]: ses.rank_candidates checks
-    -- base <= business, which the shortlist's bound relies on.
+    -- base <= business, which the shortlist's bound relies on. historical: the
+    -- talent's factor as of the last nightly build (talent_historical_scores,
+    -- macros/historical_score.sql), 1.0 for a talent without a row; it only
+    -- multiplies passed pairs, so it reorders them and admits nobody.
     factors as (
         select
             c.talent_id,
             c.business_score,
             null::double precision as semantic_score,
-            null::double precision as historical_score
+            coalesce(h.historical_score, 1.0)::double precision as historical_score
         from candidates as c
+        left join ses.talent_historical_scores as h on c.talent_id = h.talent_id
         where cardinality(c.ko_reasons) = 0
     ),
 
@@ -211,6 +216,7 @@ begin
         select
             f.talent_id,
             f.business_score,
+            f.historical_score,
             ses.base_score(f.business_score, f.semantic_score, f.historical_score) as base_score,
             sl.two_tower_score
         from factors as f
@@ -229,6 +235,7 @@ begin
         row_number() over (order by {{ candidate_rank_order() }}) as rank,
         row_number() over (order by {{ candidate_base_rank_order() }}) as base_rank,
         b.business_score,
+        b.historical_score,
         b.base_score,
         b.two_tower_score,
         b.total_score
@@ -253,6 +260,7 @@ returns table (
     rank bigint,
     base_rank bigint,
     business_score double precision,
+    historical_score double precision,
     base_score double precision,
     two_tower_score double precision,
     total_score double precision
@@ -295,6 +303,7 @@ begin
             (e ->> 'rank')::bigint,
             (e ->> 'base_rank')::bigint,
             (e ->> 'business_score')::double precision,
+            (e ->> 'historical_score')::double precision,
             (e ->> 'base_score')::double precision,
             (e ->> 'two_tower_score')::double precision,
             (e ->> 'total_score')::double precision
@@ -363,12 +372,39 @@ begin
     v_weight := ses.two_tower_weight();
     v_version := {{ ses_function('embedder_version') }}(v_embedder, v_dimension);
 
+    -- the ranking, then per displayed pair the baselines the evaluation compares
+    -- the served model with (V041): the historical factor the ranking used and
+    -- the seed's hash two-tower score (the served score itself when hash serves)
+    with ranked as (
+        select r.*
+        from ses.rank_candidates(p_project_id, p_top_k, v_embedder, v_dimension, v_weight,
+                                 ses.variant_serves_two_tower(v_variant)) as r
+    ),
+
+    hashed as (
+        select
+            array_agg(r.talent_id order by r.rank) as talent_ids,
+            case
+                when count(*) = 0 then null
+                when v_embedder = 'hash' then array_agg(r.two_tower_score order by r.rank)
+                else {{ ses_function('two_tower_project_score_array') }}(
+                    'hash', v_dimension, p_project_id,
+                    array_agg(r.talent_id order by r.rank),
+                    array_agg(extract(epoch from t.updated_at)::float8 order by r.rank))
+            end as hash_scores
+        from ranked as r
+        inner join ses.talents as t on r.talent_id = t.id
+    )
+
     select jsonb_agg(jsonb_build_object(
                'talent_id', r.talent_id, 'rank', r.rank, 'business_score', r.business_score,
-               'two_tower_score', r.two_tower_score, 'total_score', r.total_score) order by r.rank)
+               'two_tower_score', r.two_tower_score, 'total_score', r.total_score,
+               'historical_score', r.historical_score, 'hash_score', hs.hash_score) order by r.rank)
       into v_candidates
-      from ses.rank_candidates(p_project_id, p_top_k, v_embedder, v_dimension, v_weight,
-                               ses.variant_serves_two_tower(v_variant)) as r;
+      from ranked as r
+      cross join hashed as h
+      left join unnest(h.talent_ids, h.hash_scores) as hs (talent_id, hash_score)
+        on r.talent_id = hs.talent_id;
 
     return ses.log_match_run(
         p_project_id => p_project_id,

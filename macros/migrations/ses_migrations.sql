@@ -24,6 +24,7 @@
         {'id': 'V030__change_log', 'kind': 'versioned', 'sql': migration_v030_change_log()},
         {'id': 'R__change_log', 'kind': 'repeatable', 'sql': migration_r_change_log()},
         {'id': 'V031__project_closed_at', 'kind': 'versioned', 'sql': migration_v031_project_closed_at()},
+        {'id': 'V041__match_result_baselines', 'kind': 'versioned', 'sql': migration_v041_match_result_baselines()},
     ]) }}
 {% endmacro %}
 

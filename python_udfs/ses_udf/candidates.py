@@ -258,6 +258,54 @@ def current_store(db) -> TalentStore:
 def clear() -> None:
     global _STORE
     _STORE = None
+    _HISTORICAL.clear()
+
+
+# R-30's historical factor per talent: (relation file of the table it was read
+# from, talent ids ascending, factors). The nightly build replaces
+# ses.talent_historical_scores (a new relation file), which is the only way it
+# changes, so the file number tells a backend when to read it again.
+_HISTORICAL: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
+
+
+def historical_factors(db, ids: np.ndarray) -> np.ndarray:
+    """The historical factor of each talent in `ids` (1.0 without a row), as
+    ses.rank_shortlist joins it; all ones before the first build made the table."""
+    key = db.execute(
+        _plan(
+            db,
+            "historical-key",
+            "select pg_relation_filenode(to_regclass('ses.talent_historical_scores')) as f",
+            [],
+        )
+    )[0]["f"]
+    if key is None:
+        return np.ones(len(ids))
+    cached = _HISTORICAL.get("factors")
+    if cached is None or cached[0] != key:
+        row = db.execute(
+            _plan(
+                db,
+                "historical-load",
+                "select coalesce(string_agg(int8send(talent_id), ''::bytea order by talent_id), ''::bytea) as ids, "
+                "coalesce(string_agg(float8send(historical_score), ''::bytea order by talent_id), ''::bytea) "
+                "as factors from ses.talent_historical_scores",
+                [],
+            )
+        )[0]
+        cached = (
+            key,
+            np.frombuffer(row["ids"], dtype=">i8").astype(np.int64),
+            np.frombuffer(row["factors"], dtype=">f8").astype(np.float64),
+        )
+        _HISTORICAL["factors"] = cached
+    _, known, factors = cached
+    out = np.ones(len(ids))
+    if len(known):
+        pos = np.minimum(np.searchsorted(known, ids), len(known) - 1)
+        hit = known[pos] == ids
+        out[hit] = factors[pos[hit]]
+    return out
 
 
 # ---------------------------------------------------------------- evaluation
@@ -406,12 +454,14 @@ def choose(
     two_tower: Callable[[np.ndarray], np.ndarray],
 ) -> Choice:
     """The talents (positions) that can reach the top `depth` by total score or
-    by base score, given each one's business score, the blend weight and
-    `two_tower(positions)`, which is asked for as few talents as possible.
+    by base score, given an upper bound of each one's base score in `business`
+    (the business score times the R-30 factors known here; shortlist() passes
+    business x historical), the blend weight and `two_tower(positions)`, which
+    is asked for as few talents as possible.
 
-    A left-out talent's base score is at most its business score (R-30 factors
-    lie in [0, 1]) and the blend grows with both of its inputs, so the bounds
-    hold whatever factors the SQL joins later."""
+    A left-out talent's base score is at most that bound (the other R-30
+    factors lie in [0, 1]) and the blend grows with both of its inputs, so the
+    bounds hold whatever factors the SQL joins later."""
     n = len(ids)
     if n == 0:
         return Choice(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), None, None)
@@ -453,9 +503,13 @@ def shortlist(
     ev = evaluate(store, rule_tables(db, project_id, store))
     tower = TwoTower(db, embedder_name, dimension, project_id)
     w = float(weight or 0.0)
+    # the base score's bound: business x historical (the semantic factor, when
+    # there is one, is <= 1 and only lowers it); the SQL ranking computes the same
+    # product, so the shortlist's ties and cut-offs are the final ones
+    base = ev.business * historical_factors(db, ev.ids)
     pick = choose(
         ev.ids,
-        ev.business,
+        base,
         depth,
         w,
         bool(serving) and w != 0.0,

@@ -4,6 +4,7 @@
 -- id. Knocked-out pairs never reach it (ask knocked_out_pairs for a project).
 -- The cost follows the open projects, not talents x projects.
 -- depends_on: {{ ref('talent_embeddings') }}
+-- depends_on: {{ ref('talent_historical_scores') }} (read by ses.rank_candidates)
 -- depends_on: {{ ref('two_tower_weight_schedule') }} (read by ses.two_tower_weight())
 -- depends_on: {{ function('candidate_shortlist') }} (called by ses.rank_candidates)
 {{ config(materialized='table') }}
@@ -27,6 +28,7 @@ select
     op.project_id,
     r.talent_id,
     r.business_score,
+    r.historical_score,
     r.base_score,
     r.two_tower_score,
     st.two_tower_weight,

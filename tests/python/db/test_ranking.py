@@ -1,6 +1,8 @@
 """ses.rank_candidates (the ranking of ses.run_match and ranked_candidates)
 against the plain per-pair SQL ranking: same candidates, same scores to the
-last bit, same order, on random worlds full of ties and NULLs; the
+last bit, same order, on random worlds full of ties and NULLs, with R-30's
+historical factor for some talents; the historical factor reorders but admits
+no knocked-out pair; run_match and ranked_candidates agree with it; the
 per-backend talent store follows edits, new and deleted talents."""
 
 from __future__ import annotations
@@ -42,8 +44,13 @@ tt as (
     ) as s
 ),
 scored as (
-    select p.talent_id, p.business_score, ses.base_score(p.business_score) as base_score, tt.two_tower_score
-    from pairs as p left join tt using (talent_id)
+    select
+        p.talent_id, p.business_score,
+        ses.base_score(p.business_score, null, coalesce(h.historical_score, 1.0)) as base_score,
+        tt.two_tower_score
+    from pairs as p
+    left join tt using (talent_id)
+    left join ses.talent_historical_scores as h using (talent_id)
 )
 select
     talent_id, business_score, two_tower_score,
@@ -109,7 +116,21 @@ def _fill_world(conn: psycopg.Connection, dbt: DbtBuild) -> psycopg.Connection:
     # half of the talents cached, half embedded on the spot
     dbt.invoke(["run", "--select", "talent_embeddings"])
     conn.execute("delete from ses.talent_embeddings where talent_id % 2 = 0")
+    set_historical(conn, rng, range(1, 601, 3))
     return conn
+
+
+def set_historical(conn: psycopg.Connection, rng: random.Random, talents) -> None:
+    """R-30 factors for some talents, as the nightly mart would hold them (the
+    others have no row: 1.0); few distinct values, so ties stay."""
+    conn.execute("truncate ses.talent_historical_scores")
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into ses.talent_historical_scores (talent_id, labelled_pairs, positive_pairs, "
+            "global_rate, smoothed_rate, historical_score, prior_score, computed_at) "
+            "values (%s, 10, 3, 0.3, %s, 0.8 + 0.2 * %s, 0.86, now())",
+            [(t, r, r) for t in talents for r in [rng.choice([0.0, 0.25, 0.5, 1.0])]],
+        )
 
 
 def ranked(conn: psycopg.Connection, project: int, k: int, weight: float, serving: bool) -> list:
@@ -180,6 +201,73 @@ def test_knocked_out_talents_never_rank(random_world: psycopg.Connection) -> Non
         assert len(shown) + len(knocked) == 600 and not shown & knocked
         seen += len(knocked)
     assert seen > 1000
+
+
+def test_historical_factor_reorders_and_admits_no_knocked_out_pair(
+    random_world: psycopg.Connection,
+) -> None:
+    conn = random_world
+    factors = dict(
+        conn.execute("select talent_id, historical_score from ses.talent_historical_scores")
+    )
+    assert factors and min(factors.values()) < 1.0
+    reordered = 0
+    for project in range(1, 13):
+        got = conn.execute(
+            "select talent_id, historical_score, business_score, base_score, rank "
+            "from ses.rank_candidates(%s, 600, 'hash', 256, 0.0, false) order by rank",
+            (project,),
+        ).fetchall()
+        passed = {
+            t
+            for (t,) in conn.execute(
+                "select talent_id from ses_intermediate.int_candidate_pairs "
+                "where project_id = %s and cardinality(ko_reasons) = 0",
+                (project,),
+            )
+        }
+        assert {r[0] for r in got} == passed  # the same candidates, none admitted
+        assert [r[1] for r in got] == [factors.get(r[0], 1.0) for r in got]
+        assert all(r[3] == r[2] * r[1] for r in got)
+        by_business = sorted(got, key=lambda r: (-r[2], r[0]))
+        reordered += [r[0] for r in by_business] != [r[0] for r in got]
+    assert reordered >= 6
+
+
+def test_run_match_and_ranked_candidates_rank_like_rank_candidates(
+    random_world: psycopg.Connection, dbt: DbtBuild
+) -> None:
+    """One definition: the mart's top N and a match run's logged top k are
+    ses.rank_candidates' rows, with the historical factor and the hash score
+    logged per displayed pair."""
+    conn = random_world
+    dbt.invoke(["run", "--select", "ranked_candidates"])
+    settings = "ses.two_tower_weight(), ses.variant_serves_two_tower(ses.ab_variant(%(p)s))"
+    for project in range(1, 13):
+        want = conn.execute(
+            "select talent_id, historical_score, two_tower_score, total_score, rank "
+            f"from ses.rank_candidates(%(p)s, 100, 'hash', 256, {settings}) order by rank",
+            {"p": project},
+        ).fetchall()
+        mart = conn.execute(
+            "select talent_id, historical_score, two_tower_score, total_score, rank "
+            "from ses.ranked_candidates where project_id = %s order by rank",
+            (project,),
+        ).fetchall()
+        assert mart == want
+        run_id = conn.execute("select ses.run_match(%s, 20)", (project,)).fetchone()[0]
+        logged = conn.execute(
+            "select talent_id, historical_score, two_tower_score, total_score, rank "
+            "from ses.match_results where match_run_id = %s order by rank",
+            (run_id,),
+        ).fetchall()
+        assert logged == want[:20]
+        hashed = conn.execute(
+            "select count(*) from ses.match_results where match_run_id = %s "
+            "and hash_score is not distinct from two_tower_score and hash_score is not null",
+            (run_id,),
+        ).fetchone()[0]
+        assert hashed == len(logged)  # hash serves: the hash score is the served score
 
 
 def test_store_follows_edits_new_and_deleted_talents(random_world: psycopg.Connection) -> None:
