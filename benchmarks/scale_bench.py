@@ -51,16 +51,8 @@ LABEL_MODELS = [
     "int_behavior_best_events",
     "label_daily_summary",
 ]
-FEEDBACK_TYPES = [
-    "accepted",
-    "rejected",
-    "interview_scheduled",
-    "review_ok",
-    "review_ng",
-    "thumbs_up",
-    "thumbs_down",
-    "no_response",
-]
+# the feedback types of the seed (its one home), as a SQL array
+FEEDBACK_TYPES = "(select array_agg(feedback_type order by priority) from ses_ref.feedback_types)"
 DAYS = 365
 PER_RUN = 200
 BASE_TIME = "timestamptz '2025-01-06 09:00+09'"
@@ -195,7 +187,7 @@ def generate_history(db: str, n: int) -> None:
     """n exposures over DAYS days, 2n feedback events within 30 days of their
     exposure (5% revoked), n/2 behaviour events within 7 days, n/10 conversions
     within 60 days (10% without interaction); stored outcomes set set-based."""
-    types = "array[" + ",".join(f"'{t}'" for t in FEEDBACK_TYPES) + "]"
+    types = FEEDBACK_TYPES
     with connect(dbname=db) as conn:
         conn.execute(
             "truncate ses.feedback_events, ses.interaction_events, ses.conversion_events, "
@@ -212,7 +204,7 @@ def generate_history(db: str, n: int) -> None:
                    random(), 'hash', 'v2', random(),
                    case when (g / {PER_RUN}) % 2 = 0 then 'control' else 'two_tower_50pct' end,
                    {exposure_time("g + 1", n)}
-            from generate_series(0, {n - 1}) as g
+            from generate_series(0::bigint, {n - 1}) as g
             """
         )
         conn.execute(
@@ -221,7 +213,7 @@ def generate_history(db: str, n: int) -> None:
             select 'bench-' || r, r % 20000 + 1, 'bench',
                    case when r % 2 = 0 then 'control' else 'two_tower_50pct' end, {PER_RUN},
                    {exposure_time(f"r * {PER_RUN} + 1", n)}
-            from generate_series(0, {(n - 1) // PER_RUN}) as r
+            from generate_series(0::bigint, {(n - 1) // PER_RUN}) as r
             """
         )
         conn.execute(
@@ -231,7 +223,7 @@ def generate_history(db: str, n: int) -> None:
             select x.i, x.t, 'bench', x.at, x.r, case when x.r then x.at + interval '1 hour' end,
                    case when x.r then 'bench' end
             from (
-                select s.i, ({types})[1 + floor(random() * 8)::int] as t,
+                select s.i, ({types})[1 + floor(random() * cardinality({types}))::int] as t,
                        {exposure_time("s.i", n)} + random() * interval '30 days' as at, random() < 0.05 as r
                 from (select (floor(random() * {n}) + 1)::bigint as i from generate_series(1, {2 * n})) as s
             ) as x
@@ -243,7 +235,7 @@ def generate_history(db: str, n: int) -> None:
             select s.i,
                    (array['shortlisted','clicked_contact','copied_template','viewed_candidate_detail'])[1 + floor(random() * 4)::int],
                    'bench', 'k' || s.g, {exposure_time("s.i", n)} + random() * interval '7 days'
-            from (select g, (floor(random() * {n}) + 1)::bigint as i from generate_series(1, {n // 2}) as g) as s
+            from (select g, (floor(random() * {n}) + 1)::bigint as i from generate_series(1::bigint, {n // 2}) as g) as s
             on conflict do nothing
             """
         )
@@ -272,6 +264,19 @@ def generate_history(db: str, n: int) -> None:
             """
         )
         conn.execute("set session_replication_role = origin")
+        # the talents and projects the history names, each with the profile
+        # version its triggers keep (what training_exposures reads), valid
+        # from before the first exposure; the projects are closed (this
+        # benchmark is about the history, not the ranking)
+        since = f"now() - interval '{DAYS + 30} days'"
+        conn.execute(
+            f"insert into ses.talents (id, updated_at) select g, {since} "
+            "from generate_series(1, 100000) as g on conflict (id) do nothing"
+        )
+        conn.execute(
+            f"insert into ses.projects (id, updated_at, closed_at) select g, {since}, {since} "
+            "from generate_series(1, 20000) as g on conflict (id) do nothing"
+        )
         conn.execute("vacuum analyze")
 
 
@@ -280,7 +285,7 @@ def one_percent_more(db: str, n: int) -> dict[str, int]:
     the write path): a new day of exposures, feedback mostly on recent
     exposures and some late on old ones, revocations, behaviour, conversions."""
     new = max(n // 100, PER_RUN)
-    types = "array[" + ",".join(f"'{t}'" for t in FEEDBACK_TYPES) + "]"
+    types = FEEDBACK_TYPES
     with connect(dbname=db) as conn:
         last = conn.execute("select max(id), max(created_at) from ses.interaction_logs").fetchone()
         conn.execute(
@@ -291,7 +296,7 @@ def one_percent_more(db: str, n: int) -> dict[str, int]:
                    random(), 'hash', 'v2', random(),
                    case when (g / {PER_RUN}) % 2 = 0 then 'control' else 'two_tower_50pct' end,
                    '{last[1].isoformat()}'::timestamptz + interval '1 day' + (g % 36000) * interval '1 second'
-            from generate_series(0, {new - 1}) as g
+            from generate_series(0::bigint, {new - 1}) as g
             """
         )
         conn.execute(
@@ -306,7 +311,7 @@ def one_percent_more(db: str, n: int) -> dict[str, int]:
         conn.execute(
             f"""
             insert into ses.feedback_events (interaction_id, feedback_type, actor, created_at)
-            select s.i, ({types})[1 + floor(random() * 8)::int], 'bench',
+            select s.i, ({types})[1 + floor(random() * cardinality({types}))::int], 'bench',
                    now() - random() * interval '20 days'
             from (
                 select case
@@ -333,7 +338,7 @@ def one_percent_more(db: str, n: int) -> dict[str, int]:
             select 1 + floor(random() * ({last[0]} + {new}))::bigint,
                    (array['shortlisted','clicked_contact','copied_template','viewed_candidate_detail'])[1 + floor(random() * 4)::int],
                    'bench', 'new-' || g || '-' || md5(random()::text), now()
-            from generate_series(1, {n // 200}) as g
+            from generate_series(1::bigint, {n // 200}) as g
             on conflict do nothing
             """
         )
