@@ -60,6 +60,7 @@ class DbtBuild:
         self.threads = threads
         self._manifest: Any = None
         self.last_execution_s: float | None = None  # dbt's own elapsed time (in process)
+        self.last_node_seconds: dict[str, float] = {}  # per node of the last command (in process)
 
     def _invoke_in_process(self, args: list[str]) -> None:
         from dbt.cli.main import dbtRunner
@@ -75,6 +76,9 @@ class DbtBuild:
         threads = ["--threads", str(self.threads)] if self.threads else []
         result = invoke_in_process([*args, *threads], self.database, manifest=self._manifest)
         self.last_execution_s = getattr(result, "elapsed_time", None)
+        self.last_node_seconds = {
+            r.node.name: r.execution_time for r in getattr(result, "results", None) or []
+        }
 
     def reparse(self) -> None:
         """Parse the project again at the next command (after a TWO_TOWER_* change)."""
