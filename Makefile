@@ -24,10 +24,10 @@ export PGDATABASE ?= ses_match
 export DBT_PROFILES_DIR := $(CURDIR)/$(LOCAL)/dbt
 TEST_DATABASE ?= $(PGDATABASE)_test
 
-.PHONY: setup db demo test fuzz evaluate lint bench orchestrate clean-db help
+.PHONY: setup db demo test fuzz evaluate lint bench bench-scale orchestrate clean-db help
 
 help:
-	@echo "make demo | make test | make fuzz | make bench | make lint | make db | make orchestrate | make clean-db"
+	@echo "make demo | make test | make fuzz | make bench | make bench-scale | make lint | make db | make orchestrate | make clean-db"
 	@echo "make evaluate EVALUATOR_PACKAGES=<dir with dbt_project_evaluator/ and dbt_utils/>"
 
 $(BIN)/.installed: requirements.txt
@@ -90,6 +90,10 @@ evaluate: db
 
 bench: db
 	$(BIN)/python -m benchmarks.run_all
+
+# Cost curves only (history 1M -> 10M logs, talents 100k -> 1M); BENCH_ARGS to change sizes.
+bench-scale: db
+	$(BIN)/python -m benchmarks.scale_bench $(BENCH_ARGS)
 
 orchestrate: db
 	$(BIN)/ses-match orchestrate

@@ -11,6 +11,7 @@ BENCHMARKS = [
     "benchmarks.two_tower_bench",
     "benchmarks.learned_bench",
     "benchmarks.write_path_bench",
+    "benchmarks.scale_bench",  # 1M / 10M logs, 100k / 1M talents: hours on 2 cores
 ]
 
 

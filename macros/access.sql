@@ -41,7 +41,8 @@ set search_path = pg_catalog, ses, pg_temp
 
 {#- EXECUTE on functions of schema ses beyond their owner, by role key. Every
     dbt function (python_udfs/) is also executable by the transformer, which
-    builds the models that call them. -#}
+    builds the models that call them; it also runs the ranking
+    (ses.rank_candidates and its parts) for ranked_candidates. -#}
 {% macro ses_function_execute() %}
     {{ return({
         'app': [
@@ -53,17 +54,23 @@ set search_path = pg_catalog, ses, pg_temp
         'transformer': [
             'two_tower_config', 'cold_start_weight', 'two_tower_weight', 'variant_serves_two_tower',
             'ab_bucket', 'ab_variant', 'blend_total', 'base_score',
+            'rank_candidates', 'rank_shortlist', 'business_rule_spec', 'talent_rule_features',
+            'business_rule_tables',
         ],
     }) }}
 {% endmacro %}
 
-{#- Table privileges in schema ses (owned by the owner) beyond their owner. -#}
+{#- Table privileges in schema ses (owned by the owner) beyond their owner. The
+    transformer's incremental models consume the change log (macros/change_log.sql). -#}
 {% macro ses_table_privileges() %}
     {{ return({
         'transformer': {
             '*': ['select'],
             'talent_embeddings': ['select', 'insert', 'update', 'delete'],
             'project_embeddings': ['select', 'insert', 'update', 'delete'],
+            'change_log': ['select', 'delete'],
+            'incremental_watermarks': ['select', 'insert', 'update', 'delete'],
+            'change_log_horizon': ['select', 'insert', 'update'],
         },
         'trainer': {'model_registry': ['select']},
     }) }}
@@ -84,12 +91,15 @@ set search_path = pg_catalog, ses, pg_temp
 {% endmacro %}
 
 {#- Relations dbt (re)builds in schema ses: owned by the transformer. The
-    embedding caches are tables of the migrations that dbt only fills. -#}
+    embedding caches are tables of the migrations that dbt only fills; the
+    incremental models driven by the change log (macros/change_log.sql) are
+    dbt's own tables. -#}
 {% macro ses_dbt_relations_in_ses() %}
     {%- set names = [] -%}
     {%- if execute -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.package_name == project_name -%}
-            {%- if node.schema == 'ses' and node.config.materialized in ('view', 'table') -%}
+            {%- if node.schema == 'ses' and (node.config.materialized in ('view', 'table')
+                    or (node.config.materialized == 'incremental' and node.config.meta.get('change_log'))) -%}
                 {%- do names.append(node.alias or node.name) -%}
             {%- endif -%}
         {%- endfor -%}

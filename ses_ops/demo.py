@@ -7,7 +7,8 @@ stats, the outcome mix, the A/B report and a report with plots.
 3. simulate day by day (simulator.loop): projects and talents arrive, every new
    project is matched with ses.run_match, open projects are re-matched weekly,
    simulated sales staff react through the write-path functions only, and a
-   `dbt build` runs every night;
+   `dbt build` runs every night (the history-wide tests and ranked_candidates on
+   Sunday nights and the last night; --full-nightly for all of it every night);
    after each build the retrain job runs when due (R-43: the first model at 500
    labels, then weekly or every 500 new labels; training.retrain), and the first
    model the gate deploys is served from then on (TWO_TOWER_EMBEDDER=onnx + a build;
@@ -16,8 +17,8 @@ stats, the outcome mix, the A/B report and a report with plots.
    ses.ab_variant_report and every retrain (learned vs hash on its held-out split,
    gate verdict); then the learning curve of this database (training.learning_curve:
    ~500 .. 5k labels, learned vs hash vs popularity, the hidden chemistry as the
-   oracle); write
-   reports/demo/ (index.html, summary.json, PNGs, learning_curve.csv/png).
+   oracle), and where the time went; write reports/demo/ (index.html,
+   summary.json, PNGs, learning_curve.csv/png).
 
 Two-tower settings: unless TWO_TOWER_* are set in the environment, the demo
 serves the hash two-tower to half of the projects (TWO_TOWER_ENABLED=true,
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -79,8 +81,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--full-nightly",
         action="store_true",
-        help="complete build every night (default: the all-pairs batch mart and its tests "
-        "only on the last night)",
+        help="complete build every night (default: the history-wide tests and the "
+        "ranked_candidates mart on Sunday nights and the last night only)",
+    )
+    p.add_argument(
+        "--train-threads",
+        type=int,
+        default=1,
+        help="threads of each training (retrains, learning curve; default 1: on a shared "
+        "2-core machine a second thread made a retrain 3-4x slower)",
     )
     p.add_argument(
         "--report-dir", type=Path, default=PROJECT_DIR / "reports" / "demo", help="report folder"
@@ -95,6 +104,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     return args
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min, {os.cpu_count()} CPUs)"
 
 
 class ServeLearnedModel:
@@ -163,7 +177,9 @@ def retrain_rows(hook: RetrainHook) -> list[dict]:
     return rows
 
 
-def demo_learning_curve(conn, oracle: dict[int, float], until, sizes: list[int]) -> list[dict]:
+def demo_learning_curve(
+    conn, oracle: dict[int, float], until, sizes: list[int], threads: int
+) -> list[dict]:
     """training.learning_curve on the demo's own database (what a retrain reads), with
     the simulator's hidden chemistry of every displayed pair as the oracle row; only
     the sizes that leave lc.DEFAULT_HOLDOUT_LABELS labels to hold out."""
@@ -176,7 +192,7 @@ def demo_learning_curve(conn, oracle: dict[int, float], until, sizes: list[int])
     return lc.learning_curve(
         data,
         fitting,
-        default_train_config(0, 2),
+        default_train_config(0, threads),
         tuning=TuningConfig(),
         oracle=oracle,
         log=lambda m: print(f"  {m}"),
@@ -191,9 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     database = current_database()
     two_tower = {k: os.environ[k] for k in sorted(os.environ) if k.startswith("TWO_TOWER_")}
     print(f"database {database} (recreated); two-tower settings {two_tower}")
+    print(f"load average at the start: {load_average()}")
 
     ensure_database(database, recreate=True)
-    dbt = DbtBuild(database)
+    dbt = DbtBuild(database, threads=4)  # nightly builds: many small nodes, round-trip bound
     setup_build = dbt.invoke(nightly_build_args(light=False))
     print(f"dbt build on the empty database: {setup_build:.1f}s")
 
@@ -212,12 +229,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     snapshots = LabelSnapshot()
 
-    def last_night(ctx: DayContext) -> bool:
-        return ctx.index == config.days - 1
+    def weekly_or_last_night(ctx: DayContext) -> bool:
+        return ctx.day.weekday() == 6 or ctx.index == config.days - 1
 
-    nightly = NightlyBuild(dbt, light=not args.full_nightly, full_when=last_night)
+    nightly = NightlyBuild(dbt, light=not args.full_nightly, full_when=weekly_or_last_night)
     retrain = RetrainHook(
-        RetrainConfig(seed=0, model_dir=args.report_dir / "models"), log=lambda _: None
+        RetrainConfig(
+            seed=0,
+            model_dir=args.report_dir / "models",
+            train=default_train_config(0, args.train_threads),
+        ),
+        log=lambda _: None,
     )
     serve = ServeLearnedModel(dbt, light=not args.full_nightly)
 
@@ -244,17 +266,24 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"simulating {config.days} days from {args.start} (seed {args.seed}) ...")
         sim_started = time.perf_counter()
+        setup_seconds = sim_started - started
         loop.run()
         sim_seconds = time.perf_counter() - sim_started
         build_seconds = sum(d.notes.get("dbt_build_s", 0.0) for d in loop.days)
+        phases = Counter()
+        for d in loop.days:
+            phases.update(d.seconds)
         data = collect(conn)
         curve: list[dict] = []
+        curve_seconds = 0.0
         sizes = sorted(int(x) for x in args.curve_sizes.split(",") if x.strip())
         if sizes:
             curve_started = time.perf_counter()
             print(f"\nlearning curve on this database ({sizes} labels) ...")
             until = conn.execute("select max(created_at) from ses.interaction_logs").fetchone()[0]
-            curve = demo_learning_curve(conn, loop.ledger.chemistry, until, sizes)
+            curve = demo_learning_curve(
+                conn, loop.ledger.chemistry, until, sizes, args.train_threads
+            )
             curve_seconds = time.perf_counter() - curve_started
 
     led = loop.ledger
@@ -282,6 +311,20 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  ({curve_seconds:.0f}s)")
 
     total = time.perf_counter() - started
+    phases["setup builds and world load"] = setup_seconds
+    if sizes:
+        phases["learning curve"] = curve_seconds
+    print_table(
+        f"where the time went (total {total:.0f}s; load average {load_average()})",
+        [
+            {
+                "phase": name.replace("nightly: ", "nightly hook "),
+                "seconds": round(sec, 1),
+                "share": f"{sec / total:.0%}",
+            }
+            for name, sec in phases.most_common()
+        ],
+    )
     meta = {
         "database": database,
         "seed": args.seed,
@@ -293,10 +336,13 @@ def main(argv: list[str] | None = None) -> None:
         "write-path calls": sum(led.calls.values()),
         "events still scheduled after the last day": loop.pending_events(),
         "two-tower settings": two_tower,
-        "nightly build": "complete" if args.full_nightly else "light, complete on the last night",
+        "nightly build": "complete"
+        if args.full_nightly
+        else "light, complete on Sunday nights and the last night",
         "seconds: simulation incl. nightly builds": round(sim_seconds, 1),
         "seconds: nightly builds": round(build_seconds, 1),
         "seconds: total": round(total, 1),
+        **{f"seconds: {name}": round(sec, 1) for name, sec in phases.most_common()},
     }
     index = write_report(
         args.report_dir, data, snapshots.rows, chemistry, meta, retrains=retrains, curve=curve

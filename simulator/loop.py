@@ -29,6 +29,7 @@ from __future__ import annotations
 import heapq
 import io
 import itertools
+import time as time_module
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -221,6 +222,8 @@ class DaySummary:
     talents_added: int = 0
     projects_added: int = 0
     notes: dict[str, Any] = field(default_factory=dict)  # hooks add timings etc.
+    # wall seconds of the day's phases: match runs, event writes, each nightly hook
+    seconds: Counter = field(default_factory=Counter)
 
 
 @dataclass
@@ -301,10 +304,14 @@ class ClosedLoop:
                 self.conn, "ses.projects", PROJECT_COLUMNS, self.world.projects
             )
         start = self.config.world.start_date
+        closed = []
         for p in self.world.projects:
             posted = p["updated_at"].astimezone(JST).date()
             if (start - posted).days < self.config.project_open_days:
                 self._open[p["id"]] = _OpenProject(posted, None)
+            else:
+                closed.append(p["id"])
+        self._mark_closed(closed, start - timedelta(days=1))
         self._loaded = True
 
     def actor_for(self, project_id: int) -> str:
@@ -394,7 +401,10 @@ class ClosedLoop:
                 self._edit(kind, payload, at, rng_edits)
             elif kind == "run":
                 flush_master_data()
-                for group in self._match(payload, day, at, summary):
+                started = time_module.perf_counter()
+                groups = self._match(payload, day, at, summary)
+                summary.seconds["match runs"] += time_module.perf_counter() - started
+                for group in groups:
                     if group.at.astimezone(JST).date() == day:
                         push(group.at, 2, "group", group)
                     else:
@@ -403,7 +413,9 @@ class ClosedLoop:
                 day_groups.append(payload)
             else:
                 flush_master_data()
+                started = time_module.perf_counter()
                 self._write_group(payload, summary)
+                summary.seconds["event writes"] += time_module.perf_counter() - started
         flush_master_data()
         if day_groups:
             self._write_batched(day_groups, summary)
@@ -413,7 +425,11 @@ class ClosedLoop:
 
         self.days.append(summary)
         for hook in self.nightly_hooks:
+            started = time_module.perf_counter()
             hook(ctx)
+            summary.seconds[f"nightly: {type(hook).__name__}"] += (
+                time_module.perf_counter() - started
+            )
         return summary
 
     def drain(self) -> int:
@@ -500,8 +516,19 @@ class ClosedLoop:
 
     def _close_projects(self, day: date) -> None:
         limit = self.config.project_open_days
-        for pid in [p for p, op in self._open.items() if (day - op.posted).days + 1 >= limit]:
+        closing = [p for p, op in self._open.items() if (day - op.posted).days + 1 >= limit]
+        for pid in closing:
             del self._open[pid]
+        self._mark_closed(closing, day)
+
+    def _mark_closed(self, project_ids: list[int], day: date) -> None:
+        """The projects stop taking candidates at the end of `day` (projects.closed_at,
+        master data like the projects themselves)."""
+        if project_ids:
+            self.conn.execute(
+                "update ses.projects set closed_at = %s where id = any(%s)",
+                (datetime.combine(day, time(23, 59), tzinfo=JST), sorted(project_ids)),
+            )
 
     def _execute(self, cur: psycopg.Cursor, sql: str, params: Sequence[Any]) -> Any:
         self.ledger.statements[sql] += 1

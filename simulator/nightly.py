@@ -20,14 +20,24 @@ from ses_ops.dbt_runner import PROJECT_DIR, invoke_in_process, run_dbt
 FULL_BUILD_ARGS: tuple[str, ...] = ("build", "--exclude", "test_type:unit")
 
 # The product's nightly build (selectors.yml `nightly`): the complete build
-# without the all-pairs nodes (selector `all_pairs`: the batch mart of every
-# (project, talent) pair and the tests that scan all pairs, which grow with
-# talents x projects and have no dependent views, so leaving them out drops nothing).
+# without the tests that read the whole history (selector `history_tests`).
 NIGHTLY_BUILD_ARGS: tuple[str, ...] = ("build", "--selector", "nightly")
+
+# What a simulation's light night builds: the complete build without the
+# history-wide tests (tag:history, as the nightly selection), the
+# ranked_candidates mart with its tests (the simulation never reads it), and
+# the functions and seeds, which no night changes (the complete builds refresh
+# them). Excluding tests, a table, functions and seeds drops no view.
+LIGHT_EXCLUDES: tuple[str, ...] = (
+    "tag:history",
+    "ranked_candidates+",
+    "resource_type:function",
+    "resource_type:seed",
+)
 
 
 def nightly_build_args(light: bool = False) -> list[str]:
-    return list(NIGHTLY_BUILD_ARGS if light else FULL_BUILD_ARGS)
+    return [*FULL_BUILD_ARGS, *(LIGHT_EXCLUDES if light else ())]
 
 
 class DbtBuild:
@@ -40,11 +50,17 @@ class DbtBuild:
     The TWO_TOWER_* settings are read when the project is parsed: set them first.
     """
 
-    def __init__(self, database: str, *, in_process: bool = True) -> None:
+    def __init__(
+        self, database: str, *, in_process: bool = True, threads: int | None = None
+    ) -> None:
         self.database = database
         self.in_process = in_process
+        # dbt threads (default: the profile's); builds of many small nodes wait on
+        # round trips more than on the CPU, so more threads than cores can help
+        self.threads = threads
         self._manifest: Any = None
         self.last_execution_s: float | None = None  # dbt's own elapsed time (in process)
+        self.last_node_seconds: dict[str, float] = {}  # per node of the last command (in process)
 
     def _invoke_in_process(self, args: list[str]) -> None:
         from dbt.cli.main import dbtRunner
@@ -57,8 +73,12 @@ class DbtBuild:
             if not parsed.success:
                 raise RuntimeError(f"dbt parse failed: {parsed.exception}")
             self._manifest = parsed.result
-        result = invoke_in_process(args, self.database, manifest=self._manifest)
+        threads = ["--threads", str(self.threads)] if self.threads else []
+        result = invoke_in_process([*args, *threads], self.database, manifest=self._manifest)
         self.last_execution_s = getattr(result, "elapsed_time", None)
+        self.last_node_seconds = {
+            r.node.name: r.execution_time for r in getattr(result, "results", None) or []
+        }
 
     def reparse(self) -> None:
         """Parse the project again at the next command (after a TWO_TOWER_* change)."""
@@ -70,14 +90,17 @@ class DbtBuild:
         if self.in_process:
             self._invoke_in_process(list(args))
         else:
-            run_dbt(list(args), database=self.database)
+            run_dbt(
+                [*args, *(["--threads", str(self.threads)] if self.threads else [])],
+                database=self.database,
+            )
         return time.perf_counter() - started
 
 
 class NightlyBuild:
     """Hook: the nightly `dbt build` (FULL_BUILD_ARGS).
 
-    light=True runs the product's nightly selection (NIGHTLY_BUILD_ARGS), except on the nights where
+    light=True leaves out LIGHT_EXCLUDES, except on the nights where
     `full_when(ctx)` is true (for example the last night of a demo).
     """
 

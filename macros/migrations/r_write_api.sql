@@ -164,7 +164,9 @@ $fn$;
 {#- ses.wp_<kind>_rows(rows jsonb): one typed row per JSON object, in input
     order, with the first JSON-shape problem of each. -#}
 {% macro wp_rows_function(spec) %}
-create or replace function ses.wp_{{ spec.kind }}_rows(p_rows jsonb)
+-- dropped first: its result columns follow the spec (nothing stores it)
+drop function if exists ses.wp_{{ spec.kind }}_rows(jsonb);
+create function ses.wp_{{ spec.kind }}_rows(p_rows jsonb)
 returns table (
     ord integer,
     e jsonb,
@@ -424,7 +426,8 @@ $fn$;
 
 {#- ses.log_match_run: a run's configuration, its candidate rows and one
     interaction_logs row per shown pair (R-36). p_candidates: [{"talent_id",
-    "rank", "business_score", "two_tower_score", "total_score"}, ...]; ranks
+    "rank", "business_score", "two_tower_score", "total_score", "historical_score",
+    "hash_score"}, ...]; ranks
     1..n, each talent once, scores in [0, 1]. A match_run_id is logged once:
     replaying it with the same payload returns it and writes nothing, with
     another payload is an error (23505). Replays are serialised on the run id
@@ -493,8 +496,10 @@ begin
 
     with results as (
         insert into ses.match_results (
-            match_run_id, talent_id, project_id, rank, business_score, two_tower_score, total_score, created_at)
-        select v_run_id, c.talent_id, p_project_id, c.rank, c.business_score, c.two_tower_score, c.total_score, v_at
+            match_run_id, talent_id, project_id, rank, business_score, two_tower_score, total_score,
+            historical_score, hash_score, created_at)
+        select v_run_id, c.talent_id, p_project_id, c.rank, c.business_score, c.two_tower_score, c.total_score,
+               c.historical_score, c.hash_score, v_at
         from ses.wp_candidate_rows(p_candidates) as c
         order by c.rank
         returning id, talent_id, business_score, two_tower_score
@@ -536,16 +541,20 @@ begin
     end loop;
     select count(*) into v_differs
       from (
-        (select mr.talent_id, mr.rank, mr.business_score, mr.two_tower_score, mr.total_score
+        (select mr.talent_id, mr.rank, mr.business_score, mr.two_tower_score, mr.total_score,
+                mr.historical_score, mr.hash_score
          from ses.match_results as mr where mr.match_run_id = p_existing.match_run_id
          except
-         select c.talent_id, c.rank, c.business_score, c.two_tower_score, c.total_score
+         select c.talent_id, c.rank, c.business_score, c.two_tower_score, c.total_score,
+                c.historical_score, c.hash_score
          from ses.wp_candidate_rows(p_candidates) as c)
         union all
-        (select c.talent_id, c.rank, c.business_score, c.two_tower_score, c.total_score
+        (select c.talent_id, c.rank, c.business_score, c.two_tower_score, c.total_score,
+                c.historical_score, c.hash_score
          from ses.wp_candidate_rows(p_candidates) as c
          except
-         select mr.talent_id, mr.rank, mr.business_score, mr.two_tower_score, mr.total_score
+         select mr.talent_id, mr.rank, mr.business_score, mr.two_tower_score, mr.total_score,
+                mr.historical_score, mr.hash_score
          from ses.match_results as mr where mr.match_run_id = p_existing.match_run_id)
       ) as d;
     if v_differs > 0 then

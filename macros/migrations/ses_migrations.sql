@@ -21,6 +21,10 @@
         {'id': 'R__model_activations', 'kind': 'repeatable', 'sql': migration_r_model_activations()},
         {'id': 'V040__profile_versions', 'kind': 'versioned', 'sql': migration_v040_profile_versions()},
         {'id': 'R__profile_versions', 'kind': 'repeatable', 'sql': migration_r_profile_versions()},
+        {'id': 'V030__change_log', 'kind': 'versioned', 'sql': migration_v030_change_log()},
+        {'id': 'R__change_log', 'kind': 'repeatable', 'sql': migration_r_change_log()},
+        {'id': 'V031__project_closed_at', 'kind': 'versioned', 'sql': migration_v031_project_closed_at()},
+        {'id': 'V041__match_result_baselines', 'kind': 'versioned', 'sql': migration_v041_match_result_baselines()},
     ]) }}
 {% endmacro %}
 

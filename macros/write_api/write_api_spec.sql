@@ -113,7 +113,8 @@
     ]) }}
 {% endmacro %}
 
-{#- The rows of ses.log_match_run's p_candidates, checked by the same rules
+{#- The rows of ses.log_match_run's p_candidates (historical_score, hash_score: the
+    baselines of the displayed pair, V041), checked by the same rules
     (they are written through that function only, so no batch twin). -#}
 {% macro match_candidate_spec() %}
     {{ return({
@@ -126,6 +127,8 @@
             {'name': 'business_score', 'type': 'float8', 'default': 'null', 'rule': 'score'},
             {'name': 'two_tower_score', 'type': 'float8', 'default': 'null', 'rule': 'score'},
             {'name': 'total_score', 'type': 'float8', 'default': 'null', 'rule': 'score'},
+            {'name': 'historical_score', 'type': 'float8', 'default': 'null', 'rule': 'score'},
+            {'name': 'hash_score', 'type': 'float8', 'default': 'null', 'rule': 'score'},
         ],
     }) }}
 {% endmacro %}

@@ -37,6 +37,7 @@ class EmbeddingMatrix:
 
 
 _CACHE: dict[tuple[str, str, str, int], EmbeddingMatrix] = {}
+LOAD_CHUNK_ROWS = 100_000
 _PLANS: dict[str, object] = {}
 
 
@@ -68,22 +69,40 @@ def load(db, side: str, embedder: str, version: str, dimension: int) -> Embeddin
     if cached is not None and cached.epoch == epoch:
         return cached
     table, id_column = _TABLES[side]
-    # One row back: ids, update times and every vector concatenated in id order.
-    rows = db.execute(
-        _plan(
-            db,
-            f"load-{side}",
-            f"select coalesce(array_agg({id_column} order by {id_column}), '{{}}') as ids, "
-            f"coalesce(array_agg(extract(epoch from source_updated_at)::float8 order by {id_column}), '{{}}') as updated, "
-            f"coalesce(string_agg(embedding, ''::bytea order by {id_column}), ''::bytea) as vectors "
-            f"from {table} where embedder = $1 and version = $2 and dimension = $3",
-            ["text", "text", "int4"],
-        ),
-        [embedder, version, dimension],
-    )[0]
-    ids = np.asarray(rows["ids"], dtype=np.int64)
-    matrix = np.frombuffer(rows["vectors"], dtype="<f4").reshape(len(ids), dimension)
-    updated = np.asarray(rows["updated"], dtype=np.float64)
+    # Chunks of rows in id order, each one row back with packed columns: a bytea
+    # is converted as one object (arrays element by element), and no chunk
+    # comes near PostgreSQL's 1 GB limit on a value.
+    plan = _plan(
+        db,
+        f"load-{side}",
+        f"select count(*) as n, "
+        f"coalesce(string_agg(int8send(c.{id_column}), ''::bytea), ''::bytea) as ids, "
+        f"coalesce(string_agg(float8send(extract(epoch from c.source_updated_at)::float8), ''::bytea), ''::bytea) as updated, "
+        f"coalesce(string_agg(c.embedding, ''::bytea), ''::bytea) as vectors "
+        f"from (select {id_column}, source_updated_at, embedding from {table} "
+        f"where embedder = $1 and version = $2 and dimension = $3 and {id_column} > $4 "
+        f"order by {id_column} limit $5) as c",
+        ["text", "text", "int4", "int8", "int4"],
+    )
+    ids_parts, updated_parts, vector_parts = [], [], []
+    last = -(2**63)
+    while True:
+        rows = db.execute(plan, [embedder, version, dimension, last, LOAD_CHUNK_ROWS])[0]
+        if not rows["n"]:
+            break
+        chunk_ids = np.frombuffer(rows["ids"], dtype=">i8").astype(np.int64)
+        ids_parts.append(chunk_ids)
+        updated_parts.append(np.frombuffer(rows["updated"], dtype=">f8").astype(np.float64))
+        vector_parts.append(np.frombuffer(rows["vectors"], dtype="<f4"))
+        last = int(chunk_ids[-1])
+        if rows["n"] < LOAD_CHUNK_ROWS:
+            break
+    ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, dtype=np.int64)
+    if not (np.diff(ids) > 0).all():
+        raise ValueError(f"{table}: ids did not come back in order")  # the order by above
+    updated = np.concatenate(updated_parts) if updated_parts else np.zeros(0)
+    vectors = np.concatenate(vector_parts) if vector_parts else np.zeros(0, dtype="<f4")
+    matrix = vectors.astype(np.float32, copy=False).reshape(len(ids), dimension)
     entry = EmbeddingMatrix(epoch, ids, matrix, updated, matrix.any(axis=1))
     # A hot-reloaded model version replaces the old one: drop the older generations of
     # this (side, embedder) so a long-lived backend keeps one matrix, not one per deploy.

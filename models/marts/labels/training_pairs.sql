@@ -1,5 +1,6 @@
--- R-10: the seed's training_pairs, columns as the seed. Outcomes come from the
--- rule (int_interaction_outcomes); labels from the feedback_types seed, whose
+-- R-10: the seed's training_pairs, columns as the seed. Like the seed it reads
+-- the stored interaction_logs.outcome, which the trigger keeps equal to the
+-- rule (the drift test checks it); labels from the feedback_types seed, whose
 -- NULL label excludes no_response.
 select
     il.talent_id,
@@ -8,11 +9,11 @@ select
     il.two_tower_embedder,
     il.two_tower_version,
     il.business_score,
-    io.outcome,
+    il.stored_outcome::text as outcome,
     il.variant,
-    io.feedback_label as label,
+    ft.label,
     il.run_date,
     il.created_at
 from {{ ref('stg_ses__interaction_logs') }} as il
-inner join {{ ref('int_interaction_outcomes') }} as io on il.interaction_id = io.interaction_id
-where io.feedback_label is not null
+inner join {{ ref('feedback_types') }} as ft on il.stored_outcome = ft.feedback_type
+where ft.label is not null

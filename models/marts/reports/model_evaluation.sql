@@ -6,6 +6,10 @@
 -- Recall@k and MRR per project over all of its exposed candidates (a candidate
 -- without a label is not positive; ties ranked pessimistically), averaged over
 -- the projects with at least one positive.
+-- Next to it, on the same logged pairs (those whose match run logged both
+-- baselines, ses.run_match since V041): the AUC of the served score, of the
+-- seed's hash two-tower score and of the historical (popularity) factor, so BI
+-- sees whether the served model beats the baselines a practitioner tries first.
 {%- set threshold = var('evaluation_positive_threshold', 0.5) %}
 {%- set k = var('evaluation_k', 10) %}
 
@@ -17,9 +21,12 @@ with exposures as (
         il.project_id,
         il.talent_id,
         il.two_tower_score,
+        mr.hash_score,
+        mr.historical_score,
         il.created_at,
         tl.label
     from {{ ref('stg_ses__interaction_logs') }} as il
+    left join {{ ref('stg_ses__match_results') }} as mr on il.match_result_id = mr.match_result_id
     left join {{ ref('training_labels') }} as tl on il.interaction_id = tl.interaction_id
     where il.two_tower_score is not null and il.two_tower_embedder is not null
 ),
@@ -32,6 +39,8 @@ pairs as (
         project_id,
         talent_id,
         avg(two_tower_score) as score,
+        avg(hash_score) as hash_score,
+        avg(historical_score) as historical_score,
         max(label) as label,
         count(*) as exposures,
         min(created_at) as first_exposure_at,
@@ -48,26 +57,51 @@ scored as (
     from pairs
 ),
 
--- AUC: average ranks (ties share the mean rank) among the labelled pairs.
-labelled_ranks as (
+-- One row per (labelled pair, metric): the served score over every labelled
+-- pair, and on the pairs whose match runs logged both baselines (V041) the
+-- served score, the hash tower's score and the historical factor.
+evaluated as (
     select
-        two_tower_embedder,
-        two_tower_version,
-        variant,
-        is_positive,
-        rank() over (partition by two_tower_embedder, two_tower_version, variant order by score)
-        + (count(*) over (partition by two_tower_embedder, two_tower_version, variant, score) - 1) / 2.0
-            as avg_rank
-    from scored
-    where is_labelled
+        s.two_tower_embedder,
+        s.two_tower_version,
+        s.variant,
+        s.is_positive,
+        m.metric,
+        m.metric_score
+    from scored as s
+    cross join
+        lateral (
+            values
+            ('served', s.score),
+            ('compared_served', case when s.hash_score is not null and s.historical_score is not null then s.score end),
+            ('compared_hash', case when s.historical_score is not null then s.hash_score end),
+            ('compared_historical', case when s.hash_score is not null then s.historical_score end)
+        ) as m (metric, metric_score)
+    where s.is_labelled and m.metric_score is not null
 ),
 
-auc as (
+-- AUC by rank sum: average ranks (ties share the mean rank, so a tied
+-- (positive, negative) pair counts half).
+metric_ranks as (
     select
         two_tower_embedder,
         two_tower_version,
         variant,
-        count(*) as labelled_pairs,
+        metric,
+        is_positive,
+        rank() over (partition by two_tower_embedder, two_tower_version, variant, metric order by metric_score)
+        + (count(*) over (partition by two_tower_embedder, two_tower_version, variant, metric, metric_score) - 1) / 2.0
+            as avg_rank
+    from evaluated
+),
+
+metric_auc as (
+    select
+        two_tower_embedder,
+        two_tower_version,
+        variant,
+        metric,
+        count(*) as pairs,
         count(*) filter (where is_positive) as positive_pairs,
         case
             when count(*) filter (where is_positive) > 0 and count(*) filter (where not is_positive) > 0
@@ -77,7 +111,23 @@ auc as (
                 )
                 / (count(*) filter (where is_positive)::float8 * count(*) filter (where not is_positive))
         end as auc
-    from labelled_ranks
+    from metric_ranks
+    group by 1, 2, 3, 4
+),
+
+auc as (
+    select
+        two_tower_embedder,
+        two_tower_version,
+        variant,
+        max(pairs) filter (where metric = 'served') as labelled_pairs,
+        max(positive_pairs) filter (where metric = 'served') as positive_pairs,
+        max(auc) filter (where metric = 'served') as auc,
+        max(pairs) filter (where metric = 'compared_served') as compared_pairs,
+        max(auc) filter (where metric = 'compared_served') as compared_auc,
+        max(auc) filter (where metric = 'compared_hash') as hash_auc,
+        max(auc) filter (where metric = 'compared_historical') as historical_auc
+    from metric_auc
     group by 1, 2, 3
 ),
 
@@ -147,6 +197,10 @@ select
     a.auc,
     r.recall_at_{{ k }},
     r.mrr::float8 as mrr,
+    coalesce(a.compared_pairs, 0) as compared_pairs,
+    a.compared_auc,
+    a.hash_auc,
+    a.historical_auc,
     v.first_exposure_at,
     v.last_exposure_at
 from volume as v

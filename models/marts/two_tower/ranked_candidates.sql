@@ -1,9 +1,12 @@
--- R-30..R-35: passed candidates per project, ranked by the blended total.
--- Knocked-out pairs never reach this table (they are in knocked_out_pairs);
--- the two-tower score only reorders what the business rules passed.
+-- R-30..R-35: the top N passed candidates of every open project, ranked by
+-- ses.rank_candidates, the ranking ses.run_match uses (one definition): the
+-- business rules, the base score, the blended total, ties to the smaller talent
+-- id. Knocked-out pairs never reach it (ask knocked_out_pairs for a project).
+-- The cost follows the open projects, not talents x projects.
 -- depends_on: {{ ref('talent_embeddings') }}
--- depends_on: {{ ref('project_embeddings') }}
+-- depends_on: {{ ref('talent_historical_scores') }} (read by ses.rank_candidates)
 -- depends_on: {{ ref('two_tower_weight_schedule') }} (read by ses.two_tower_weight())
+-- depends_on: {{ function('candidate_shortlist') }} (called by ses.rank_candidates)
 {{ config(materialized='table') }}
 {%- set s = two_tower_settings() %}
 
@@ -13,47 +16,35 @@ with settings as (
         {{ function('embedder_version') }}('{{ s.embedder }}', {{ s.dimension }}) as two_tower_version
 ),
 
-two_tower as (
+open_projects as (
     select
-        project_id,
-        talent_id,
-        two_tower_score
-    from {{ function('two_tower_score_matrix') }}('{{ s.embedder }}', {{ s.dimension }}, null, null)
-),
-
-scored as (
-    select
-        c.project_id,
-        c.talent_id,
-        c.business_score,
-        ses.base_score(c.business_score) as base_score,
-        tt.two_tower_score,
-        ses.ab_variant(c.project_id) as variant,
-        st.two_tower_weight,
-        st.two_tower_version
-    from {{ ref('int_candidate_pairs') }} as c
-    cross join settings as st
-    left join two_tower as tt on c.project_id = tt.project_id and c.talent_id = tt.talent_id
-    where cardinality(c.ko_reasons) = 0
-),
-
-blended as (
-    select
-        *,
-        ses.blend_total(base_score, two_tower_score, two_tower_weight, ses.variant_serves_two_tower(variant)) as total_score
-    from scored
+        p.project_id,
+        ses.ab_variant(p.project_id) as variant
+    from {{ ref('stg_ses__projects') }} as p
+    where p.closed_at is null or p.closed_at > now()
 )
 
 select
-    project_id,
-    talent_id,
-    business_score,
-    base_score,
-    two_tower_score,
-    two_tower_weight,
-    total_score,
-    row_number() over (partition by project_id order by {{ candidate_rank_order() }}) as rank,
+    op.project_id,
+    r.talent_id,
+    r.business_score,
+    r.historical_score,
+    r.base_score,
+    r.two_tower_score,
+    st.two_tower_weight,
+    r.total_score,
+    r.rank,
+    r.base_rank,
     '{{ s.embedder }}' as two_tower_embedder,
-    two_tower_version,
-    variant
-from blended
+    st.two_tower_version,
+    op.variant
+from open_projects as op
+cross join settings as st
+cross join lateral ses.rank_candidates(
+    op.project_id,
+    {{ var('ranked_candidates_top_n', 100) }},
+    '{{ s.embedder }}',
+    {{ s.dimension }},
+    st.two_tower_weight,
+    ses.variant_serves_two_tower(op.variant)
+) as r

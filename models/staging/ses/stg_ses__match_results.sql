@@ -7,5 +7,7 @@ select
     business_score,
     two_tower_score,
     total_score,
+    historical_score,
+    hash_score,
     created_at
 from {{ source('ses', 'match_results') }}

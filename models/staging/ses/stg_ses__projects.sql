@@ -13,5 +13,6 @@ select
     english_skill,
     required_skills_normalized,
     preferred_skills_normalized,
-    updated_at
+    updated_at,
+    closed_at
 from {{ source('ses', 'projects') }}

@@ -12,7 +12,8 @@ import sys
 import psycopg
 import pytest
 
-from ses_ops.db import connect
+from ses_ops.db import connect, current_database
+from simulator.nightly import DbtBuild
 
 OPERATIONAL_TABLES = (
     "ses.feedback_events",
@@ -22,6 +23,12 @@ OPERATIONAL_TABLES = (
     "ses.match_results",
     "ses.match_runs",
 )
+
+
+@pytest.fixture(scope="session")
+def dbt() -> DbtBuild:
+    """dbt in this process, the project parsed once for the whole session."""
+    return DbtBuild(current_database())
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ N_TALENTS, N_PROJECTS, SHOWN = 240, 48, 20
 TABLES = (
     "ses.feedback_events, ses.interaction_events, ses.conversion_events, "
     "ses.interaction_logs, ses.match_results, ses.match_runs, ses.talent_embeddings, "
-    "ses.project_embeddings, ses.talents, ses.projects, ses.model_registry, ses.model_activations"
+    "ses.project_embeddings, ses.talents, ses.projects, ses.talent_versions, ses.project_versions, "
+    "ses.model_registry, ses.model_activations"
 )
 
 

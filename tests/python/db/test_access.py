@@ -49,6 +49,7 @@ INTERNAL = {
     "model_serving_problem": "select ses.model_serving_problem('20991230')",
     "embedding_to_array": "select ses.embedding_to_array('\\x0000803f'::bytea)",
     "two_tower_score_matrix": "select count(*) from ses.two_tower_score_matrix('hash', 256, array[]::bigint[], 1)",
+    "rank_candidates": "select count(*) from ses.rank_candidates(%(pid)s, 5, 'hash', 256, 0.0, false)",
 }
 ALLOWED_ERRORS = {"activate_model": "23503"}
 
@@ -59,6 +60,7 @@ PUBLIC_MARTS = {
         "training_labels",
         "training_stats",
         "training_exposures",
+        "label_daily_summary",
     ),
     "reports": ("ab_variant_report", "model_evaluation"),
     "ranking": (
@@ -103,10 +105,18 @@ def expected(role: str, kind: str, name: str) -> bool:
         if kind == "call":  # what the models call (dbt functions, scoring helpers)
             return name in (
                 "two_tower_config", "model_serving_problem", "embedding_to_array", "two_tower_score_matrix",
+                "rank_candidates",
             )  # fmt: skip
         if kind == "select":
             return True  # the sources it builds from and everything it built
-        return name.removeprefix("ses.") in ("talent_embeddings", "project_embeddings")
+        # the caches it fills; the change log its incremental models consume
+        return (kind, name.removeprefix("ses.")) in {
+            ("update", "talent_embeddings"), ("delete", "talent_embeddings"),
+            ("update", "project_embeddings"), ("delete", "project_embeddings"),
+            ("delete", "change_log"),
+            ("update", "incremental_watermarks"), ("delete", "incremental_watermarks"),
+            ("update", "change_log_horizon"),
+        }  # fmt: skip
     raise AssertionError(role)
 
 

@@ -44,8 +44,8 @@ def test_changed_column_type_without_contract_update_fails_the_build(
     stats = copy / "models/marts/labels/training_stats.sql"
     stats.write_text(
         stats.read_text().replace(
-            "count(distinct il.run_date) as active_days",
-            "count(distinct il.run_date)::text as active_days",
+            "count(distinct run_date) as active_days",
+            "count(distinct run_date)::text as active_days",
         )
     )
     schedule = copy / "models/marts/two_tower/two_tower_weight_schedule.sql"

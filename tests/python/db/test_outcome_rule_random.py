@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from ses_ops.db import connect
+from simulator.nightly import DbtBuild
 from tests.python import label_oracle as oracle
 from tests.python.db.conftest import log_run
 
@@ -109,7 +110,9 @@ def test_concurrent_writers_leave_no_drift(clean_db: psycopg.Connection) -> None
     assert_stored_outcomes_match_oracle(clean_db, interaction_ids)
 
 
-def test_random_histories_match_oracle_in_every_view(clean_db: psycopg.Connection) -> None:
+def test_random_histories_match_oracle_in_every_view(
+    clean_db: psycopg.Connection, dbt: DbtBuild
+) -> None:
     conn = clean_db
     rng = random.Random(20261124)
     interaction_ids = []
@@ -190,6 +193,8 @@ def test_random_histories_match_oracle_in_every_view(clean_db: psycopg.Connectio
     assert {i: (s, lab) for i, s, lab in labels} == expected_labels
     assert {s for s, _ in expected_labels.values()} == {"conversion", "feedback", "behavior"}
 
+    # training_stats is summed from label_daily_summary: as of the last build
+    dbt.invoke(["run", "--select", "+training_stats"])
     stats = conn.execute(
         "select accepted_count, rejected_count, pending_count, labeled_count, active_days from ses.training_stats"
     ).fetchone()

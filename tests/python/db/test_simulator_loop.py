@@ -264,12 +264,14 @@ def test_events_are_written_on_their_simulated_day_and_hooks_run_in_order(
     )
 
 
-def test_light_nightly_build_passes_on_loop_data_and_drops_no_view(
+def test_nightly_build_passes_on_loop_data_and_drops_no_view(
     ran: tuple[ClosedLoop, DayLog], conn: psycopg.Connection
 ) -> None:
     loop, _ = ran
-    args = nightly_build_args(light=True)
-    assert "--select" not in args and "-s" not in args  # never a partial +model rebuild
+    for light in (True, False):
+        args = nightly_build_args(light=light)
+        assert "--select" not in args and "-s" not in args  # never a partial +model rebuild
+    assert "tag:history" in nightly_build_args(light=True)
     relations = (
         "select table_schema || '.' || table_name from information_schema.tables "
         "where table_schema like 'ses%' order by 1"
@@ -277,8 +279,8 @@ def test_light_nightly_build_passes_on_loop_data_and_drops_no_view(
     before = [r[0] for r in conn.execute(relations)]
     ctx = DayContext(loop, 99, loop.current_day, DaySummary(loop.current_day, 99))
     # a subprocess: dbt's data tests (drift, relationships, ...) run on the loop's data
-    NightlyBuild(DbtBuild(conn.info.dbname, in_process=False), light=True)(ctx)
-    assert ctx.summary.notes["dbt_build"] == "light" and ctx.summary.notes["dbt_build_s"] > 0
+    NightlyBuild(DbtBuild(conn.info.dbname, in_process=False), light=False)(ctx)
+    assert ctx.summary.notes["dbt_build"] == "full" and ctx.summary.notes["dbt_build_s"] > 0
     assert [r[0] for r in conn.execute(relations)] == before
     cached = conn.execute("select count(*) from ses.talent_embeddings").fetchone()[0]
     assert cached == len(loop.talents)  # the build embedded every talent, arrivals included

@@ -18,7 +18,7 @@ def test_the_scheduled_selections_exist_in_selectors_yml() -> None:
     names = {
         s["name"] for s in yaml.safe_load((PROJECT_DIR / "selectors.yml").read_text())["selectors"]
     }
-    assert set(SELECTORS) <= names and "all_pairs" in names
+    assert set(SELECTORS) <= names and "history_tests" in names
 
 
 def test_every_two_tower_setting_is_a_project_var() -> None:

@@ -60,3 +60,17 @@ def test_factory() -> None:
         create_embedder("onnx")
     with pytest.raises(ValueError, match="unknown embedder 'bert'"):
         create_embedder("bert")
+
+
+def test_similarity_of_a_talent_does_not_depend_on_the_others() -> None:
+    """The match path scores shortlists and whole caches alike: same bits."""
+    rng = np.random.default_rng(2)
+    talents = rng.standard_normal((5003, 256)).astype(np.float32)
+    talents /= np.linalg.norm(talents, axis=1, keepdims=True)
+    project = rng.standard_normal(256).astype(np.float32)
+    project /= np.linalg.norm(project)
+    full = similarity_scores(project, talents)
+    for size in (1, 2, 3, 7, 64, 999):
+        rows = np.sort(rng.choice(len(talents), size, replace=False))
+        assert np.array_equal(similarity_scores(project, talents[rows]), full[rows])
+    assert np.array_equal(similarity_scores(project, talents[1:]), full[1:])  # unaligned start
