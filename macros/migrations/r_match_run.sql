@@ -40,7 +40,7 @@ ranked as (
         p.business_score,
         sc.two_tower_score,
         ses.blend_total(ses.base_score(p.business_score), sc.two_tower_score, v_weight,
-                        ses.variant_serves_two_tower(v_variant)) as total_score
+                        v_serves_two_tower) as total_score
     from passed as p
     left join scores as sc on p.talent_id = sc.talent_id
 ),
@@ -80,6 +80,10 @@ declare
     v_weight double precision;
     v_version text;
     v_candidates jsonb;
+    v_serves_two_tower boolean;
+    v_control jsonb;
+    v_run_id text := p_match_run_id;
+    v_interleaving jsonb;
 begin
     -- the write path's rules (macros/write_api/write_api_rules.sql), in parameter order
     v_problem := coalesce(
@@ -123,10 +127,28 @@ begin
     -- Two static variants of one query: with the GIN-indexed required-skill
     -- prefilter when it applies, without it otherwise (a single query with an
     -- OR would make the planner scan every talent).
-    if {{ 'cardinality(v_required) > 0' if business_rule_config().ko_required_skills else 'false' }} then
-        {{ match_run_ranking('t0.skills_normalized && v_required') | indent(8) }}
-    else
-        {{ match_run_ranking('true') | indent(8) }}
+    -- Interleaving (R-35): rank twice, control (w = 0) then treatment, and show
+    -- their team-draft merge, seeded by the run id (docs/interleaving.md).
+    foreach v_serves_two_tower in array case when v_variant = 'interleaving' then array[false, true]
+                                             else array[ses.variant_serves_two_tower(v_variant)] end loop
+        v_control := v_candidates;
+        if {{ 'cardinality(v_required) > 0' if business_rule_config().ko_required_skills else 'false' }} then
+            {{ match_run_ranking('t0.skills_normalized && v_required') | indent(12) }}
+        else
+            {{ match_run_ranking('true') | indent(12) }}
+        end if;
+    end loop;
+    if v_variant = 'interleaving' then
+        v_run_id := coalesce(v_run_id, ses.new_ulid(coalesce(p_created_at, clock_timestamp())));
+        v_interleaving := jsonb_build_object(
+            'control_version', v_config ->> 'engine_version',
+            'treatment_version', v_embedder || ':' || v_version || '@' || v_weight,
+            'control', coalesce((select jsonb_agg(x -> 'talent_id' order by (x ->> 'rank')::integer)
+                                 from jsonb_array_elements(v_control) as x), '[]'::jsonb),
+            'treatment', coalesce((select jsonb_agg(x -> 'talent_id' order by (x ->> 'rank')::integer)
+                                   from jsonb_array_elements(v_candidates) as x), '[]'::jsonb));
+        v_candidates := ses.interleave_candidates(
+            coalesce(v_control, '[]'::jsonb), coalesce(v_candidates, '[]'::jsonb), v_run_id, p_top_k);
     end if;
 
     return ses.log_match_run(
@@ -139,9 +161,13 @@ begin
         p_two_tower_weight => v_weight,
         p_two_tower_enabled => (v_config ->> 'enabled')::boolean,
         p_variant => v_variant,
-        p_config => v_config || jsonb_build_object('two_tower_weight', v_weight, 'top_k', p_top_k),
-        p_match_run_id => p_match_run_id,
-        p_created_at => p_created_at
+        p_config => v_config || jsonb_build_object('two_tower_weight', v_weight, 'top_k', p_top_k)
+            || case when v_interleaving is not null then jsonb_build_object('interleaving', v_interleaving)
+                    else '{}'::jsonb end,
+        p_match_run_id => v_run_id,
+        p_created_at => p_created_at,
+        p_control_version => v_interleaving ->> 'control_version',
+        p_treatment_version => v_interleaving ->> 'treatment_version'
     );
 end;
 $fn$;

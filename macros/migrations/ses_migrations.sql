@@ -21,6 +21,8 @@
         {'id': 'R__model_activations', 'kind': 'repeatable', 'sql': migration_r_model_activations()},
         {'id': 'V040__profile_versions', 'kind': 'versioned', 'sql': migration_v040_profile_versions()},
         {'id': 'R__profile_versions', 'kind': 'repeatable', 'sql': migration_r_profile_versions()},
+        {'id': 'V050__interleaving', 'kind': 'versioned', 'sql': migration_v050_interleaving()},
+        {'id': 'R__interleaving', 'kind': 'repeatable', 'sql': migration_r_interleaving()},
     ]) }}
 {% endmacro %}
 
