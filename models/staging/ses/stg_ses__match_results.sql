@@ -7,5 +7,8 @@ select
     business_score,
     two_tower_score,
     total_score,
+    team,
+    control_version,
+    treatment_version,
     created_at
 from {{ source('ses', 'match_results') }}

@@ -60,7 +60,7 @@ PUBLIC_MARTS = {
         "training_stats",
         "training_exposures",
     ),
-    "reports": ("ab_variant_report", "model_evaluation"),
+    "reports": ("ab_variant_report", "model_evaluation", "interleaving_report"),
     "ranking": (
         "ranked_candidates",
         "knocked_out_pairs",

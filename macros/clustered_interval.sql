@@ -1,0 +1,44 @@
+{#- Intervals for a ratio of sums when the randomisation unit is a cluster (the
+    project): the exposures or match runs of one project are correlated, so
+    their count overstates the information (docs/interleaving.md).
+
+    Call inside an aggregate over one row per cluster: `num` and `den` are that
+    cluster's numerator and denominator (e.g. thumbs-up exposures and exposures
+    of one project). The ratio r = sum(num) / sum(den) gets the delta-method
+    (linearised) variance of a ratio estimator over K clusters,
+        K / (K - 1) * sum((num - r den)^2) / sum(den)^2,
+    written with sums of squares so it needs one pass (and works under grouping
+    sets). With one cluster it is undefined (NULL). -#}
+{% macro cluster_ratio(num, den) -%}
+    (sum({{ num }})::float8 / nullif(sum({{ den }}), 0))
+{%- endmacro %}
+
+{% macro cluster_ratio_variance(num, den) -%}
+    case when count(*) > 1 and sum({{ den }}) > 0 then
+        greatest(0.0,
+            count(*)::float8 / (count(*) - 1) * (
+                sum(({{ num }})::float8 * ({{ num }}))
+                - 2 * {{ cluster_ratio(num, den) }} * sum(({{ num }})::float8 * ({{ den }}))
+                + {{ cluster_ratio(num, den) }} ^ 2 * sum(({{ den }})::float8 * ({{ den }}))
+            ) / (sum({{ den }})::float8 ^ 2))
+    end
+{%- endmacro %}
+
+{#- Effective sample size of a proportion under clustering: r (1 - r) / variance,
+    never more than the units counted (a design effect below 1 is not claimed);
+    the units themselves when the variance is unknown (one cluster) or zero. -#}
+{% macro cluster_effective_n(num, den) -%}
+    case
+        when coalesce({{ cluster_ratio_variance(num, den) }}, 0) > 0
+            then least(sum({{ den }})::float8,
+                       {{ cluster_ratio(num, den) }} * (1 - {{ cluster_ratio(num, den) }})
+                       / {{ cluster_ratio_variance(num, den) }})
+        else sum({{ den }})::float8
+    end
+{%- endmacro %}
+
+{#- 95% Wilson bound of the ratio with the effective sample size in place of n. -#}
+{% macro cluster_wilson_bound(num, den, side) -%}
+    {{ wilson_bound('(' ~ cluster_ratio(num, den) ~ ') * (' ~ cluster_effective_n(num, den) ~ ')',
+                    '(' ~ cluster_effective_n(num, den) ~ ')', side) }}
+{%- endmacro %}

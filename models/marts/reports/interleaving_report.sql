@@ -1,0 +1,113 @@
+-- R-35 team-draft interleaving (docs/interleaving.md): which ranker the sales
+-- staff's feedback prefers when both fill one shown list. Credit of a team in a
+-- match run = the sum of the R-11 graded labels of the pairs it picked (an
+-- unlabelled pair counts 0); the run is a win for treatment, a loss or a tie.
+-- preference = wins / (wins + losses) (0.5 = no preference); its 95% interval is
+-- Wilson with the effective number of decided runs when runs are clustered by
+-- project (macros/clustered_interval.sql). Rows: overall, per week (JST, Monday),
+-- per treatment model version, per project, and per week cumulated to date.
+
+with shown as (
+    select
+        mr.match_run_id,
+        mr.project_id,
+        mr.team,
+        mr.treatment_version,
+        coalesce(tl.label, 0) as label
+    from {{ ref('stg_ses__match_results') }} as mr
+    left join {{ ref('stg_ses__interaction_logs') }} as il on mr.match_result_id = il.match_result_id
+    left join {{ ref('training_labels') }} as tl on il.interaction_id = tl.interaction_id
+    where mr.team is not null
+),
+
+runs as (
+    select
+        s.match_run_id,
+        s.project_id,
+        min(s.treatment_version) as treatment_version,
+        date_trunc('week', min(r.created_at) at time zone 'Asia/Tokyo')::date as week,
+        sum(s.label) filter (where s.team = 'control') as control_credit,
+        sum(s.label) filter (where s.team = 'treatment') as treatment_credit
+    from shown as s
+    inner join {{ ref('stg_ses__match_runs') }} as r on s.match_run_id = r.match_run_id
+    group by 1, 2
+),
+
+run_outcomes as (
+    select
+        *,
+        row_number() over (order by match_run_id) as run_no,
+        (coalesce(treatment_credit, 0) > coalesce(control_credit, 0))::integer as win,
+        (coalesce(treatment_credit, 0) < coalesce(control_credit, 0))::integer as loss
+    from runs
+),
+
+{#- (slice, its key columns, the cluster): projects are the clusters, except in a
+    project's own slice, where its runs are the units. -#}
+{%- set slices = [
+    ('overall', 'null::date', 'null::text', 'null::bigint', 'project_id'),
+    ('week', 'week', 'null::text', 'null::bigint', 'project_id'),
+    ('model_version', 'null::date', 'treatment_version', 'null::bigint', 'project_id'),
+    ('project', 'null::date', 'null::text', 'project_id', 'run_no'),
+] %}
+-- one row per (slice, cluster)
+sliced as (
+{%- for name, week, version, project, cluster in slices %}
+    select
+        '{{ name }}' as slice,
+        {{ week }} as week,
+        {{ version }} as treatment_version,
+        {{ project }} as project_id,
+        {{ cluster }} as cluster_id,
+        count(*) as match_runs,
+        sum(win) as wins,
+        sum(loss) as losses,
+        sum(win + loss) as decided,
+        sum(coalesce(control_credit, 0)) as control_credit,
+        sum(coalesce(treatment_credit, 0)) as treatment_credit
+    from run_outcomes
+    group by 1, 2, 3, 4, 5
+    union all
+{%- endfor %}
+    -- each week with every run up to its end: when did the preference become clear
+    select
+        'week_to_date' as slice,
+        w.week,
+        null::text as treatment_version,
+        null::bigint as project_id,
+        o.project_id as cluster_id,
+        count(*) as match_runs,
+        sum(o.win) as wins,
+        sum(o.loss) as losses,
+        sum(o.win + o.loss) as decided,
+        sum(coalesce(o.control_credit, 0)) as control_credit,
+        sum(coalesce(o.treatment_credit, 0)) as treatment_credit
+    from (select distinct week from run_outcomes) as w
+    inner join run_outcomes as o on o.week <= w.week
+    group by 1, 2, 3, 4, 5
+)
+
+select
+    slice || ':' || coalesce(week::text, treatment_version, project_id::text, 'all') as slice_key,
+    slice,
+    week,
+    treatment_version,
+    project_id,
+    sum(match_runs)::bigint as match_runs,
+    count(distinct coalesce(project_id, cluster_id)) as projects,
+    sum(wins)::bigint as wins,
+    sum(losses)::bigint as losses,
+    (sum(match_runs) - sum(decided))::bigint as ties,
+    sum(control_credit)::float8 as control_credit,
+    sum(treatment_credit)::float8 as treatment_credit,
+    {{ cluster_ratio('wins', 'decided') }} as preference,
+    {{ cluster_wilson_bound('wins', 'decided', 'lower') }} as preference_lower,
+    {{ cluster_wilson_bound('wins', 'decided', 'upper') }} as preference_upper,
+    {{ cluster_effective_n('wins', 'decided') }} as effective_decided_runs,
+    case
+        when {{ cluster_wilson_bound('wins', 'decided', 'lower') }} > 0.5 then 'treatment'
+        when {{ cluster_wilson_bound('wins', 'decided', 'upper') }} < 0.5 then 'control'
+        else 'undecided'
+    end as verdict
+from sliced
+group by slice, week, treatment_version, project_id
