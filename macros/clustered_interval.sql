@@ -42,3 +42,9 @@
     {{ wilson_bound('(' ~ cluster_ratio(num, den) ~ ') * (' ~ cluster_effective_n(num, den) ~ ')',
                     '(' ~ cluster_effective_n(num, den) ~ ')', side) }}
 {%- endmacro %}
+
+{#- 95% bound of the difference of two independent ratios (delta method: the
+    variances add), e.g. a variant's rate minus control's. -#}
+{% macro cluster_diff_bound(rate_a, variance_a, rate_b, variance_b, side) -%}
+    ({{ rate_a }} - {{ rate_b }} {{ '-' if side == 'lower' else '+' }} 1.96 * sqrt({{ variance_a }} + {{ variance_b }}))
+{%- endmacro %}

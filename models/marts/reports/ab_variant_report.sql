@@ -63,10 +63,12 @@ select
     {{ wilson_bound('v.' ~ rate ~ '_count', 'v.exposures', 'upper') }} as {{ rate }}_rate_naive_upper,
     -- against control, projects independent: the variances add (delta method, 95%)
     v.{{ rate }}_rate - c.{{ rate }}_rate as {{ rate }}_diff_vs_control,
-    v.{{ rate }}_rate - c.{{ rate }}_rate
-    - 1.96 * sqrt(v.{{ rate }}_variance + c.{{ rate }}_variance) as {{ rate }}_diff_lower,
-    v.{{ rate }}_rate - c.{{ rate }}_rate
-    + 1.96 * sqrt(v.{{ rate }}_variance + c.{{ rate }}_variance) as {{ rate }}_diff_upper{{ ',' if not loop.last }}
+    {% set last_rate = loop.last -%}
+    {% for side in ['lower', 'upper'] -%}
+    {{ cluster_diff_bound('v.' ~ rate ~ '_rate', 'v.' ~ rate ~ '_variance',
+                          'c.' ~ rate ~ '_rate', 'c.' ~ rate ~ '_variance', side) }} as {{ rate }}_diff_{{ side }}
+    {{- ',' if not (loop.last and last_rate) }}
+    {% endfor %}
 {% endfor %}
 from by_variant as v
 left join by_variant as c on c.variant = 'control' and v.variant <> 'control'
