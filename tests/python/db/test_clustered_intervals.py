@@ -81,7 +81,9 @@ def test_clustered_ab_intervals_cover_at_nominal_rate_naive_do_not(
         "where t.arm = 'treatment' and c.arm = 'control'"
     )
     conn.execute(f"create temp table arms as {per_arm}")
-    rows = conn.execute("select arm, lo, hi, naive_lo, naive_hi, effective_n, units from arms").fetchall()
+    rows = conn.execute(
+        "select arm, lo, hi, naive_lo, naive_hi, effective_n, units from arms"
+    ).fetchall()
     covered = {"clustered": [], "naive": []}
     for arm, lo, hi, naive_lo, naive_hi, effective_n, units in rows:
         covered["clustered"].append(lo <= truth[arm] <= hi)
