@@ -24,23 +24,13 @@
     end
 {%- endmacro %}
 
-{#- Effective sample size of a proportion under clustering: r (1 - r) / variance,
-    never more than the units counted (a design effect below 1 is not claimed);
-    the units themselves when the variance is unknown (one cluster) or zero. -#}
-{% macro cluster_effective_n(num, den) -%}
-    case
-        when coalesce({{ cluster_ratio_variance(num, den) }}, 0) > 0
-            then least(sum({{ den }})::float8,
-                       {{ cluster_ratio(num, den) }} * (1 - {{ cluster_ratio(num, den) }})
-                       / {{ cluster_ratio_variance(num, den) }})
-        else sum({{ den }})::float8
-    end
-{%- endmacro %}
-
-{#- 95% Wilson bound of the ratio with the effective sample size in place of n. -#}
-{% macro cluster_wilson_bound(num, den, side) -%}
-    {{ wilson_bound('(' ~ cluster_ratio(num, den) ~ ') * (' ~ cluster_effective_n(num, den) ~ ')',
-                    '(' ~ cluster_effective_n(num, den) ~ ')', side) }}
+{#- Effective sample size of a proportion under clustering: rate (1 - rate) /
+    variance (the columns computed with the macros above), never more than the
+    units counted, `n` (a design effect below 1 is not claimed); `n` itself when
+    the variance is unknown (one cluster) or zero. Scalar: use it on the columns
+    of a CTE, then wilson_bound(rate * n_eff, n_eff). -#}
+{% macro effective_sample_size(rate, variance, n) -%}
+    case when {{ variance }} > 0 then least({{ n }}::float8, {{ rate }} * (1 - {{ rate }}) / {{ variance }}) else {{ n }}::float8 end
 {%- endmacro %}
 
 {#- 95% bound of the difference of two independent ratios (delta method: the

@@ -40,13 +40,20 @@ by_variant as (
     {% for rate in rates -%}
         sum({{ rate }}_count)::bigint as {{ rate }}_count,
         {{ cluster_ratio(rate ~ '_count', 'exposures') }} as {{ rate }}_rate,
-        {{ cluster_ratio_variance(rate ~ '_count', 'exposures') }} as {{ rate }}_variance,
-        {{ cluster_effective_n(rate ~ '_count', 'exposures') }} as {{ rate }}_effective_exposures,
-        {{ cluster_wilson_bound(rate ~ '_count', 'exposures', 'lower') }} as {{ rate }}_rate_lower,
-        {{ cluster_wilson_bound(rate ~ '_count', 'exposures', 'upper') }} as {{ rate }}_rate_upper{{ ',' if not loop.last }}
+        {{ cluster_ratio_variance(rate ~ '_count', 'exposures') }} as {{ rate }}_variance{{ ',' if not loop.last }}
     {% endfor %}
     from per_project
     group by 1
+),
+
+with_effective_n as (
+    select
+        *,
+    {% for rate in rates -%}
+        {{ effective_sample_size(rate ~ '_rate', rate ~ '_variance', 'exposures') }}
+            as {{ rate }}_effective_exposures{{ ',' if not loop.last }}
+    {% endfor %}
+    from by_variant
 )
 
 select
@@ -56,19 +63,18 @@ select
 {% for rate in rates -%}
     v.{{ rate }}_count,
     v.{{ rate }}_rate,
-    v.{{ rate }}_rate_lower,
-    v.{{ rate }}_rate_upper,
+    {% set n_eff = 'v.' ~ rate ~ '_effective_exposures' -%}
+    {{ wilson_bound('v.' ~ rate ~ '_rate * ' ~ n_eff, n_eff, 'lower') }} as {{ rate }}_rate_lower,
+    {{ wilson_bound('v.' ~ rate ~ '_rate * ' ~ n_eff, n_eff, 'upper') }} as {{ rate }}_rate_upper,
     v.{{ rate }}_effective_exposures,
     {{ wilson_bound('v.' ~ rate ~ '_count', 'v.exposures', 'lower') }} as {{ rate }}_rate_naive_lower,
     {{ wilson_bound('v.' ~ rate ~ '_count', 'v.exposures', 'upper') }} as {{ rate }}_rate_naive_upper,
     -- against control, projects independent: the variances add (delta method, 95%)
     v.{{ rate }}_rate - c.{{ rate }}_rate as {{ rate }}_diff_vs_control,
-    {% set last_rate = loop.last -%}
-    {% for side in ['lower', 'upper'] -%}
     {{ cluster_diff_bound('v.' ~ rate ~ '_rate', 'v.' ~ rate ~ '_variance',
-                          'c.' ~ rate ~ '_rate', 'c.' ~ rate ~ '_variance', side) }} as {{ rate }}_diff_{{ side }}
-    {{- ',' if not (loop.last and last_rate) }}
-    {% endfor %}
+                          'c.' ~ rate ~ '_rate', 'c.' ~ rate ~ '_variance', 'lower') }} as {{ rate }}_diff_lower,
+    {{ cluster_diff_bound('v.' ~ rate ~ '_rate', 'v.' ~ rate ~ '_variance',
+                          'c.' ~ rate ~ '_rate', 'c.' ~ rate ~ '_variance', 'upper') }} as {{ rate }}_diff_upper{{ ',' if not loop.last }}
 {% endfor %}
-from by_variant as v
-left join by_variant as c on c.variant = 'control' and v.variant <> 'control'
+from with_effective_n as v
+left join with_effective_n as c on v.variant <> 'control' and c.variant = 'control'

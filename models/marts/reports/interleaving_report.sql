@@ -1,3 +1,5 @@
+-- noqa: disable=AM06
+-- (grouping sets take names, not positions: every group by here names its columns)
 -- R-35 team-draft interleaving (docs/interleaving.md): which ranker the sales
 -- staff's feedback prefers when both fill one shown list. Credit of a team in a
 -- match run = the sum of the R-11 graded labels of the pairs it picked (an
@@ -25,12 +27,12 @@ runs as (
         s.match_run_id,
         s.project_id,
         min(s.treatment_version) as treatment_version,
-        date_trunc('week', min(r.created_at) at time zone 'Asia/Tokyo')::date as week,
+        date_trunc('week', min(r.created_at) at time zone 'Asia/Tokyo')::date as week,  -- noqa: RF04
         sum(s.label) filter (where s.team = 'control') as control_credit,
         sum(s.label) filter (where s.team = 'treatment') as treatment_credit
     from shown as s
     inner join {{ ref('stg_ses__match_runs') }} as r on s.match_run_id = r.match_run_id
-    group by 1, 2
+    group by s.match_run_id, s.project_id
 ),
 
 run_outcomes as (
@@ -42,23 +44,20 @@ run_outcomes as (
     from runs
 ),
 
-{#- (slice, its key columns, the cluster): projects are the clusters, except in a
-    project's own slice, where its runs are the units. -#}
-{%- set slices = [
-    ('overall', 'null::date', 'null::text', 'null::bigint', 'project_id'),
-    ('week', 'week', 'null::text', 'null::bigint', 'project_id'),
-    ('model_version', 'null::date', 'treatment_version', 'null::bigint', 'project_id'),
-    ('project', 'null::date', 'null::text', 'project_id', 'run_no'),
-] %}
--- one row per (slice, cluster)
+-- one row per (slice, cluster): projects are the clusters, except in a project's
+-- own slice, where its runs are the units
 sliced as (
-{%- for name, week, version, project, cluster in slices %}
     select
-        '{{ name }}' as slice,
-        {{ week }} as week,
-        {{ version }} as treatment_version,
-        {{ project }} as project_id,
-        {{ cluster }} as cluster_id,
+        case
+            when grouping(week) = 0 then 'week'
+            when grouping(treatment_version) = 0 then 'model_version'
+            when grouping(run_no) = 0 then 'project'
+            else 'overall'
+        end as slice,
+        week,
+        treatment_version,
+        case when grouping(run_no) = 0 then project_id end as project_id,
+        case when grouping(run_no) = 0 then run_no else project_id end as cluster_id,
         count(*) as match_runs,
         sum(win) as wins,
         sum(loss) as losses,
@@ -66,9 +65,11 @@ sliced as (
         sum(coalesce(control_credit, 0)) as control_credit,
         sum(coalesce(treatment_credit, 0)) as treatment_credit
     from run_outcomes
-    group by 1, 2, 3, 4, 5
+    group by
+        grouping sets (
+            (project_id), (week, project_id), (treatment_version, project_id), (project_id, run_no)
+        )
     union all
-{%- endfor %}
     -- each week with every run up to its end: when did the preference become clear
     select
         'week_to_date' as slice,
@@ -83,8 +84,43 @@ sliced as (
         sum(coalesce(o.control_credit, 0)) as control_credit,
         sum(coalesce(o.treatment_credit, 0)) as treatment_credit
     from (select distinct week from run_outcomes) as w
-    inner join run_outcomes as o on o.week <= w.week
-    group by 1, 2, 3, 4, 5
+    inner join run_outcomes as o on w.week >= o.week
+    group by w.week, o.project_id
+),
+
+slices as (
+    select
+        slice,
+        week,
+        treatment_version,
+        project_id,
+        sum(match_runs)::bigint as match_runs,
+        count(distinct coalesce(project_id, cluster_id)) as projects,
+        sum(wins)::bigint as wins,
+        sum(losses)::bigint as losses,
+        (sum(match_runs) - sum(decided))::bigint as ties,  -- noqa: RF04
+        sum(decided)::bigint as decided,
+        sum(control_credit)::float8 as control_credit,
+        sum(treatment_credit)::float8 as treatment_credit,
+        {{ cluster_ratio('wins', 'decided') }} as preference,
+        {{ cluster_ratio_variance('wins', 'decided') }} as preference_variance
+    from sliced
+    group by slice, week, treatment_version, project_id
+),
+
+intervals as (
+    select
+        *,
+        {{ effective_sample_size('preference', 'preference_variance', 'decided') }} as effective_decided_runs
+    from slices
+),
+
+bounds as (
+    select
+        *,
+        {{ wilson_bound('preference * effective_decided_runs', 'effective_decided_runs', 'lower') }} as preference_lower,
+        {{ wilson_bound('preference * effective_decided_runs', 'effective_decided_runs', 'upper') }} as preference_upper
+    from intervals
 )
 
 select
@@ -93,21 +129,20 @@ select
     week,
     treatment_version,
     project_id,
-    sum(match_runs)::bigint as match_runs,
-    count(distinct coalesce(project_id, cluster_id)) as projects,
-    sum(wins)::bigint as wins,
-    sum(losses)::bigint as losses,
-    (sum(match_runs) - sum(decided))::bigint as ties,
-    sum(control_credit)::float8 as control_credit,
-    sum(treatment_credit)::float8 as treatment_credit,
-    {{ cluster_ratio('wins', 'decided') }} as preference,
-    {{ cluster_wilson_bound('wins', 'decided', 'lower') }} as preference_lower,
-    {{ cluster_wilson_bound('wins', 'decided', 'upper') }} as preference_upper,
-    {{ cluster_effective_n('wins', 'decided') }} as effective_decided_runs,
+    match_runs,
+    projects,
+    wins,
+    losses,
+    ties,
+    control_credit,
+    treatment_credit,
+    preference,
+    preference_lower,
+    preference_upper,
+    effective_decided_runs,
     case
-        when {{ cluster_wilson_bound('wins', 'decided', 'lower') }} > 0.5 then 'treatment'
-        when {{ cluster_wilson_bound('wins', 'decided', 'upper') }} < 0.5 then 'control'
+        when preference_lower > 0.5 then 'treatment'
+        when preference_upper < 0.5 then 'control'
         else 'undecided'
     end as verdict
-from sliced
-group by slice, week, treatment_version, project_id
+from bounds

@@ -61,14 +61,14 @@ def test_clustered_ab_intervals_cover_at_nominal_rate_naive_do_not(
     truth = {"control": 0.20, "treatment": 0.25}
     load(conn, ab_streams(np.random.default_rng(35), truth))
     per_arm = compile_sql(
+        "select *, {{ wilson_bound('rate * effective_n', 'effective_n', 'lower') }} as lo, "
+        "{{ wilson_bound('rate * effective_n', 'effective_n', 'upper') }} as hi from ("
+        "select *, {{ effective_sample_size('rate', 'variance', 'units') }} as effective_n from ("
         "select rep, arm, {{ cluster_ratio('successes', 'units') }} as rate, "
-        "{{ cluster_ratio_variance('successes', 'units') }} as variance, "
-        "{{ cluster_effective_n('successes', 'units') }} as effective_n, sum(units) as units, "
-        "{{ cluster_wilson_bound('successes', 'units', 'lower') }} as lo, "
-        "{{ cluster_wilson_bound('successes', 'units', 'upper') }} as hi, "
+        "{{ cluster_ratio_variance('successes', 'units') }} as variance, sum(units) as units, "
         "{{ wilson_bound('sum(successes)', 'sum(units)', 'lower') }} as naive_lo, "
         "{{ wilson_bound('sum(successes)', 'sum(units)', 'upper') }} as naive_hi "
-        "from streams group by rep, arm"
+        "from streams group by rep, arm) as a) as b"
     )
     diff = compile_sql(
         "select t.rep, {{ cluster_diff_bound('t.rate', 't.variance', 'c.rate', 'c.variance', 'lower') }}, "
@@ -114,8 +114,12 @@ def test_preference_interval_covers_a_known_preference(conn: psycopg.Connection)
             rows.append((rep, "interleaving", project, int(rng.binomial(n, p)), n))
     load(conn, rows)
     sql = compile_sql(
-        "select {{ cluster_wilson_bound('successes', 'units', 'lower') }}, "
-        "{{ cluster_wilson_bound('successes', 'units', 'upper') }} from streams group by rep"
+        "select {{ wilson_bound('rate * n_eff', 'n_eff', 'lower') }}, "
+        "{{ wilson_bound('rate * n_eff', 'n_eff', 'upper') }} from ("
+        "select rate, {{ effective_sample_size('rate', 'variance', 'units') }} as n_eff from ("
+        "select {{ cluster_ratio('successes', 'units') }} as rate, "
+        "{{ cluster_ratio_variance('successes', 'units') }} as variance, sum(units) as units "
+        "from streams group by rep) as a) as b"
     )
     coverage = np.mean([lo <= 0.6 <= hi for lo, hi in conn.execute(sql).fetchall()])
     assert coverage >= 0.91, coverage
