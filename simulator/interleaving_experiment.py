@@ -16,8 +16,10 @@ for the served two-tower, ``ses.blend_total`` at the weight in force):
 
 Then, many times over, the simulated sales staff (``simulator.staff.sample_reaction``
 on the hidden chemistry) react to what each design would show, and each shown pair
-gets its graded label (R-11 layers: best conversion stage, else the feedback, else
-the best behaviour, values from the product's seeds; revoked feedback dropped):
+gets its graded label (R-11 layers: best conversion stage, else the feedback by the
+outcome rule's priority, else the best behaviour; values and priorities from the
+product's seeds; revoked feedback dropped; an approximation of the SQL rule, which the
+simulator cannot call per sampled reaction):
 
 - interleaving: each run shows the team-draft merge (``ses_udf.interleaving``) and is
   a win / loss / tie by the credit of each team's picks; after every 10 runs the
@@ -50,20 +52,24 @@ Z = 1.96
 
 
 def label_values() -> dict[str, dict[str, float]]:
-    """The graded label of each stage / feedback / behaviour, from the product's seeds."""
-    out: dict[str, dict[str, float]] = {}
+    """The graded label of each stage / feedback / behaviour, from the product's seeds
+    (and "feedback_priority": the outcome rule's priority, lower wins)."""
+    out: dict[str, dict[str, float]] = {"feedback_priority": {}}
     for kind, name, key in (
         ("conversion", "conversion_stages.csv", "stage"),
         ("feedback", "feedback_types.csv", "feedback_type"),
         ("behavior", "behavior_event_types.csv", "event_type"),
     ):
         with open(SEEDS / name, encoding="utf-8") as fp:
-            out[kind] = {r[key]: float(r["label"]) for r in csv.DictReader(fp) if r["label"]}
+            for r in csv.DictReader(fp):
+                if r["label"]:
+                    out.setdefault(kind, {})[r[key]] = float(r["label"])
+                if kind == "feedback":
+                    out["feedback_priority"][r[key]] = float(r["priority"])
     return out
 
 
 LABELS = label_values()
-FEEDBACK_PRIORITY = {"accepted": 1, "rejected": 2, "interview_scheduled": 3, "review_ok": 4}
 
 
 def graded_label(rank: int, chemistry: float, business: float, rng: np.random.Generator) -> float:
@@ -81,7 +87,11 @@ def graded_label(rank: int, chemistry: float, business: float, rng: np.random.Ge
         if e.kind == "feedback" and e.feedback_no not in revoked and e.type in LABELS["feedback"]
     ]
     if feedback:
-        return LABELS["feedback"][feedback[-1]]
+        # the outcome rule: the best priority wins, the latest among equals
+        best = min(LABELS["feedback_priority"][f] for f in feedback)
+        return LABELS["feedback"][
+            [f for f in feedback if LABELS["feedback_priority"][f] == best][-1]
+        ]
     behaviour = [LABELS["behavior"][e.type] for e in reaction.events if e.kind == "behavior"]
     return max(behaviour, default=0.0)
 
