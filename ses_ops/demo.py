@@ -189,23 +189,22 @@ def print_interleaving(conn, chemistry: dict[int, float]) -> None:
     """Interleaving vs the project-level A/B over the same weeks, and the hidden
     chemistry of each team's picks (simulator truth the product never sees)."""
     weeks = conn.execute(
-        "select week, match_runs, wins, losses, ties, preference, preference_lower, "
-        "preference_upper, verdict from ses.interleaving_report where slice = 'week_to_date' "
-        "order by week"
+        "select treatment_version, week, match_runs, wins, losses, ties, preference, "
+        "preference_lower, preference_upper, verdict from ses.interleaving_report "
+        "where slice = 'week_to_date' order by treatment_version, week"
     ).fetchall()
-    rows = [
-        dict(zip(("week to date", "runs", "wins", "losses", "ties", "preference", "lower",
-                  "upper", "verdict"), w, strict=True))
-        for w in weeks
-    ]  # fmt: skip
-    print_table("interleaving, cumulative (ses.interleaving_report)", rows, 3)
-    first = next((r for r in rows if r["verdict"] != "undecided"), None)
-    print(
-        f"interleaving preference significant ({first['verdict']}) after "
-        f"{rows.index(first) + 1} weeks / {first['runs']} interleaved match runs"
-        if first
-        else "interleaving preference not significant within the demo"
-    )
+    cols = ("treatment", "week to date", "runs", "wins", "losses", "ties", "preference", "lower")
+    rows = [dict(zip((*cols, "upper", "verdict"), w, strict=True)) for w in weeks]
+    print_table("interleaving per treatment version, cumulative (ses.interleaving_report)", rows, 3)
+    for version in dict.fromkeys(r["treatment"] for r in rows):
+        mine = [r for r in rows if r["treatment"] == version]
+        first = next((r for r in mine if r["verdict"] != "undecided"), None)
+        print(
+            f"  {version}: preference for {first['verdict']} significant after "
+            f"{mine.index(first) + 1} week(s) / {first['runs']} interleaved match runs"
+            if first
+            else f"  {version}: not significant after {len(mine)} week(s) / {mine[-1]['runs']} runs"
+        )
     ab = conn.execute(
         "select variant, projects, exposures, thumbs_up_diff_vs_control, thumbs_up_diff_lower, "
         "thumbs_up_diff_upper from ses.ab_variant_report where variant like 'two\\_tower\\_%'"

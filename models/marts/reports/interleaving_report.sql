@@ -7,7 +7,8 @@
 -- preference = wins / (wins + losses) (0.5 = no preference); its 95% interval is
 -- Wilson with the effective number of decided runs when runs are clustered by
 -- project (macros/clustered_interval.sql). Rows: overall, per week (JST, Monday),
--- per treatment model version, per project, and per week cumulated to date.
+-- per treatment model version, per project, and per model version and week
+-- cumulated to date.
 
 with shown as (
     select
@@ -70,11 +71,12 @@ sliced as (
             (project_id), (week, project_id), (treatment_version, project_id), (project_id, run_no)
         )
     union all
-    -- each week with every run up to its end: when did the preference become clear
+    -- per treatment version, each week with every run of that version up to its
+    -- end: when did the preference for that model become clear
     select
         'week_to_date' as slice,
         w.week,
-        null::text as treatment_version,
+        o.treatment_version,
         null::bigint as project_id,
         o.project_id as cluster_id,
         count(*) as match_runs,
@@ -83,9 +85,9 @@ sliced as (
         sum(o.win + o.loss) as decided,
         sum(coalesce(o.control_credit, 0)) as control_credit,
         sum(coalesce(o.treatment_credit, 0)) as treatment_credit
-    from (select distinct week from run_outcomes) as w
-    inner join run_outcomes as o on w.week >= o.week
-    group by w.week, o.project_id
+    from (select distinct week, treatment_version from run_outcomes) as w
+    inner join run_outcomes as o on w.treatment_version = o.treatment_version and w.week >= o.week
+    group by w.week, o.treatment_version, o.project_id
 ),
 
 slices as (
@@ -124,7 +126,7 @@ bounds as (
 )
 
 select
-    slice || ':' || coalesce(week::text, treatment_version, project_id::text, 'all') as slice_key,
+    slice || ':' || coalesce(nullif(concat_ws('/', treatment_version, week, project_id), ''), 'all') as slice_key,
     slice,
     week,
     treatment_version,
