@@ -1,7 +1,7 @@
 """Paired offline replay: a pre-deployment check of a candidate model on the logged
 match runs.
 
-    python -m training.replay [--version V | --hash] [--k 10] [--days 28]
+    python -m training.replay [--version V | --hash] [--against hash|active|logged|V] [--k 10]
 
 For every logged match run (same project, same displayed talents, their point-in-time
 profiles), the candidate model re-ranks the displayed list by its two-tower score and
@@ -11,6 +11,12 @@ nDCG@k (graded) and MRR (first label >= 0.5). The comparison is paired: each run
 is its own control, so differences between projects cancel. The mean difference gets
 a 95 % interval clustered by project (delta method; a project's runs are correlated),
 and the verdict is ``better`` / ``worse`` (the interval excludes 0) or ``no_difference``.
+
+Caveat (position bias): the logged labels were earned at the positions shown, and the
+sales staff look at the top of a list far more, so any re-ranking starts behind the
+order that was shown. Compare a candidate with another re-ranking of the same lists —
+the active model or the hash tower (``--against``, default hash) — rather than with the
+shown order (``--against logged``), which favours the logged ranker.
 
 Caveat (unlogged candidates): only the talents that were displayed can be re-ranked. A
 candidate that would have shown talents the logged ranker never displayed gets no
@@ -67,8 +73,11 @@ def clustered_mean_interval(per_cluster: dict[Any, list[float]]) -> tuple[float,
     return mean, mean - half, mean + half
 
 
-def paired_replay(data: LabelledData, embed: Embed, k: int = 10) -> dict[str, Any]:
-    """Re-rank every logged run (by project and display time) with ``embed``; compare."""
+def paired_replay(
+    data: LabelledData, embed: Embed, k: int = 10, baseline: Embed | None = None
+) -> dict[str, Any]:
+    """Re-rank every logged run (by project and display time) with ``embed`` and compare
+    with the order shown (``baseline`` None) or with ``baseline``'s re-ranking."""
     runs: dict[tuple[int, float], list] = defaultdict(list)
     for e in data.exposures:
         if e.rank is not None:
@@ -84,11 +93,23 @@ def paired_replay(data: LabelledData, embed: Embed, k: int = 10) -> dict[str, An
         [e.project_key for e in shown],
     )
     score_of = {id(e): s for e, s in zip(shown, scores, strict=True)}
+    if baseline is not None:
+        base = pair_cosines(
+            baseline,
+            data.talents,
+            data.projects,
+            [e.talent_key for e in shown],
+            [e.project_key for e in shown],
+        )
+        base_of = {id(e): s for e, s in zip(shown, base, strict=True)}
     diffs: dict[str, dict[int, list[float]]] = {"ndcg": defaultdict(list), "mrr": defaultdict(list)}
     totals = {"ndcg": [0.0, 0.0], "mrr": [0.0, 0.0]}
     wins = losses = ties = 0
     for (project_id, _), run in runs.items():
-        logged = [e.label or 0.0 for e in sorted(run, key=lambda e: e.rank)]
+        if baseline is None:
+            logged = [e.label or 0.0 for e in sorted(run, key=lambda e: e.rank)]
+        else:
+            logged = [e.label or 0.0 for e in sorted(run, key=lambda e: (-base_of[id(e)], e.rank))]
         # the candidate's order; ties keep the logged order (no gain from a tie)
         candidate = [e.label or 0.0 for e in sorted(run, key=lambda e: (-score_of[id(e)], e.rank))]
         for metric, fn in (("ndcg", lambda x: ndcg(x, k)), ("mrr", reciprocal_rank)):
@@ -148,6 +169,11 @@ def main(argv: list[str] | None = None) -> None:
     who = p.add_mutually_exclusive_group()
     who.add_argument("--version", help="a registered model version (default: the active one)")
     who.add_argument("--hash", action="store_true", help="replay the seed's hash tower instead")
+    p.add_argument(
+        "--against",
+        default="hash",
+        help="hash (default), active, logged (the shown order) or a version",
+    )
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--days", type=int, default=0, help="only runs of the last N days (0 = all)")
     args = p.parse_args(argv)
@@ -167,13 +193,26 @@ def main(argv: list[str] | None = None) -> None:
             if row is None:
                 raise SystemExit(f"no model {args.version or '(active)'} in ses.model_registry")
             embed, name = served_embed(lt.OnnxModel(bytes(row[2]), row[1])), row[0]
-    result = paired_replay(data, embed, args.k)
-    print(f"paired replay of {name} on {result['runs']} logged match runs (k = {args.k})")
+        baseline = None
+        if args.against == "hash":
+            baseline = hash_embed()
+        elif args.against != "logged":
+            sql = "select metadata, onnx_model from ses.model_registry where " + (
+                "status = 'active'" if args.against == "active" else "version = %s"
+            )
+            row = conn.execute(sql, () if args.against == "active" else (args.against,)).fetchone()
+            if row is None:
+                raise SystemExit(f"no model {args.against} in ses.model_registry")
+            baseline = served_embed(lt.OnnxModel(bytes(row[1]), row[0]))
+    result = paired_replay(data, embed, args.k, baseline)
+    print(
+        f"paired replay of {name} against {args.against} on {result['runs']} logged match runs (k = {args.k})"
+    )
     for metric in ("ndcg", "mrr"):
         m = result[metric]
         if m:
             print(
-                f"  {metric}: logged {m['logged']:.4f}  candidate {m['candidate']:.4f}  diff {m['diff']:+.4f} "
+                f"  {metric}: {args.against} {m['logged']:.4f}  candidate {m['candidate']:.4f}  diff {m['diff']:+.4f} "
                 f"[{m['diff_lower']:+.4f}, {m['diff_upper']:+.4f}] over {m['runs_evaluated']} runs, "
                 f"{m['projects']} projects"
             )

@@ -64,3 +64,11 @@ def test_metrics_by_hand() -> None:
     assert ndcg([0.0, 0.0], 2) is None
     assert reciprocal_rank([0.3, 0.0, 0.8]) == pytest.approx(1 / 3)
     assert reciprocal_rank([0.3]) is None
+
+
+def test_against_a_baseline_ranker() -> None:
+    data, quality = synthetic_log()
+    oracle, reverse = embed_by(quality), embed_by({t: -q for t, q in quality.items()})
+    assert paired_replay(data, oracle, k=5, baseline=reverse)["verdict"] == "better"
+    assert paired_replay(data, reverse, k=5, baseline=oracle)["verdict"] == "worse"
+    assert paired_replay(data, oracle, k=5, baseline=oracle)["verdict"] == "no_difference"
