@@ -12,6 +12,7 @@
         'enabled': (var('two_tower_enabled') | string | trim | lower) in ('true', '1'),
         'mode': var('two_tower_mode') | string | trim,
         'rollout_pct': var('two_tower_rollout_pct') | string | trim | int,
+        'interleaving_pct': var('two_tower_interleaving_pct') | string | trim | int,
         'mature_weight': var('two_tower_mature_weight') | string | trim | float,
         'engine_version': var('engine_version') | string,
     }) }}
@@ -27,6 +28,10 @@
         ('two_tower_enabled', var('two_tower_enabled') | string | trim | lower in ('true', '1', 'false', '0', ''), 'true or false'),
         ('two_tower_mode', var('two_tower_mode') | string | trim in ('shadow', 'serving'), 'shadow or serving'),
         ('two_tower_rollout_pct', var('two_tower_rollout_pct') | string | trim in ('0', '10', '20', '30', '40', '50', '60', '70', '80', '90', '100'), 'a multiple of 10 in 0..100'),
+        ('two_tower_interleaving_pct', var('two_tower_interleaving_pct') | string | trim in ('0', '10', '20', '30', '40', '50', '60', '70', '80', '90', '100'), 'a multiple of 10 in 0..100'),
+        ('two_tower_interleaving_pct', (var('two_tower_mode') | string | trim) != 'serving'
+            or (var('two_tower_rollout_pct') | string | trim | int(0)) + (var('two_tower_interleaving_pct') | string | trim | int(0)) <= 100,
+            'at most 100 - two_tower_rollout_pct in serving mode (the interleaved and served projects are disjoint)'),
         ('two_tower_mature_weight', 0.1 <= (var('two_tower_mature_weight') | float(-1)) <= 0.3, 'in [0.1, 0.3]'),
     ] -%}
     {%- for name, ok, expected in checks if not ok -%}
@@ -103,7 +108,9 @@ as $fn$
 $fn$;
 
 -- control: two-tower off; shadow: scored and logged, never used; two_tower_<pct>pct:
--- the project's bucket is inside the rollout and the blended total ranks.
+-- the project's bucket is inside the rollout and the blended total ranks;
+-- interleaving: the bucket is among the top interleaving_pct / 10 buckets and the
+-- shown list is the team-draft merge of control and blended (docs/interleaving.md).
 create or replace function ses.ab_variant(p_project_id bigint)
 returns text
 language sql
@@ -111,6 +118,8 @@ immutable
 as $fn$
     select case
         when not (c ->> 'enabled')::boolean then 'control'
+        when ses.ab_bucket(p_project_id) >= 10 - coalesce((c ->> 'interleaving_pct')::integer, 0) / 10
+            then 'interleaving'
         when c ->> 'mode' = 'shadow' then 'shadow'
         when ses.ab_bucket(p_project_id) < (c ->> 'rollout_pct')::integer / 10
             then 'two_tower_' || (c ->> 'rollout_pct') || 'pct'

@@ -21,9 +21,9 @@ stats, the outcome mix, the A/B report and a report with plots.
    summary.json, PNGs, learning_curve.csv/png).
 
 Two-tower settings: unless TWO_TOWER_* are set in the environment, the demo
-serves the hash two-tower to half of the projects (TWO_TOWER_ENABLED=true,
-TWO_TOWER_MODE=serving, TWO_TOWER_ROLLOUT_PCT=50): variants control and
-two_tower_50pct; the weight follows the cold-start schedule (R-34) as labels
+serves the two-tower to 30 % of the projects and interleaves 40 % (TWO_TOWER_ENABLED=true,
+TWO_TOWER_MODE=serving, TWO_TOWER_ROLLOUT_PCT=30, TWO_TOWER_INTERLEAVING_PCT=40):
+variants control, two_tower_30pct and interleaving (docs/interleaving.md); the weight follows the cold-start schedule (R-34) as labels
 accumulate. Every displayed pair logs its two-tower score in both variants.
 """
 
@@ -51,7 +51,9 @@ from training.tuning import TuningConfig
 DEMO_TWO_TOWER = {
     "TWO_TOWER_ENABLED": "true",
     "TWO_TOWER_MODE": "serving",
-    "TWO_TOWER_ROLLOUT_PCT": "50",
+    "TWO_TOWER_ROLLOUT_PCT": "30",
+    # team-draft interleaving on 40 % of the projects (docs/interleaving.md)
+    "TWO_TOWER_INTERLEAVING_PCT": "40",
 }
 
 
@@ -199,6 +201,57 @@ def demo_learning_curve(
     )
 
 
+def print_interleaving(conn, chemistry: dict[int, float]) -> None:
+    """Interleaving vs the project-level A/B over the same weeks, and the hidden
+    chemistry of each team's picks (simulator truth the product never sees)."""
+    weeks = conn.execute(
+        "select treatment_version, week, match_runs, wins, losses, ties, preference, "
+        "preference_lower, preference_upper, verdict from ses.interleaving_report "
+        "where slice = 'week_to_date' order by treatment_version, week"
+    ).fetchall()
+    cols = ("treatment", "week to date", "runs", "wins", "losses", "ties", "preference", "lower")
+    rows = [dict(zip((*cols, "upper", "verdict"), w, strict=True)) for w in weeks]
+    print_table("interleaving per treatment version, cumulative (ses.interleaving_report)", rows, 3)
+    for version in dict.fromkeys(r["treatment"] for r in rows):
+        mine = [r for r in rows if r["treatment"] == version]
+        first = next((r for r in mine if r["verdict"] != "undecided"), None)
+        print(
+            f"  {version}: preference for {first['verdict']} significant after "
+            f"{mine.index(first) + 1} week(s) / {first['runs']} interleaved match runs"
+            if first
+            else f"  {version}: not significant after {len(mine)} week(s) / {mine[-1]['runs']} runs"
+        )
+    ab = conn.execute(
+        "select variant, projects, exposures, thumbs_up_diff_vs_control, thumbs_up_diff_lower, "
+        "thumbs_up_diff_upper from ses.ab_variant_report where variant like 'two\\_tower\\_%'"
+    ).fetchall()
+    for variant, projects, exposures, diff, lower, upper in ab:
+        verdict = "not significant" if lower is None or lower <= 0 <= upper else "significant"
+        print(
+            f"project-level A/B, same period: {variant} ({projects} projects, {exposures} "
+            f"exposures) thumbs-up rate vs control {diff:+.4f} [{lower:+.4f}, {upper:+.4f}] "
+            f"clustered 95% CI: {verdict}"
+            if lower is not None
+            else f"project-level A/B, same period: {variant}: too few projects for an interval"
+        )
+    picks = conn.execute(
+        "select il.id, mr.team from ses.match_results as mr inner join ses.interaction_logs as il "
+        "on il.match_result_id = mr.id where mr.team is not null"
+    ).fetchall()
+    by_team: dict[str, list[float]] = {}
+    for interaction_id, team in picks:
+        if interaction_id in chemistry:
+            by_team.setdefault(team, []).append(chemistry[interaction_id])
+    print_table(
+        "hidden chemistry of each team's picks (simulator truth)",
+        [
+            {"team": t, "picks": len(v), "mean chemistry": sum(v) / len(v)}
+            for t, v in sorted(by_team.items())
+        ],
+        3,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -291,6 +344,8 @@ def main(argv: list[str] | None = None) -> None:
     print_table("outcome mix (ses.interaction_outcomes)", data["outcome_mix"])
     print_table("labels by signal source (ses.training_labels)", data["labels_by_source"], 3)
     print_table("A/B report (ses.ab_variant_report)", data["ab_variant_report"])
+    with connect(dbname=database) as conn:
+        print_interleaving(conn, led.chemistry)
     chemistry = chemistry_by_week(led.runs, config.world.start_date)
     print_table("hidden chemistry of the displayed top 10 (simulator truth)", chemistry, 3)
     retrains = retrain_rows(retrain)

@@ -333,6 +333,10 @@ declare
     v_weight double precision;
     v_version text;
     v_candidates jsonb;
+    v_serves_two_tower boolean;
+    v_control jsonb;
+    v_run_id text := p_match_run_id;
+    v_interleaving jsonb;
 begin
     -- the write path's rules (macros/write_api/write_api_rules.sql), in parameter order
     v_problem := coalesce(
@@ -372,39 +376,57 @@ begin
     v_weight := ses.two_tower_weight();
     v_version := {{ ses_function('embedder_version') }}(v_embedder, v_dimension);
 
-    -- the ranking, then per displayed pair the baselines the evaluation compares
+    -- The ranking, then per displayed pair the baselines the evaluation compares
     -- the served model with (V041): the historical factor the ranking used and
-    -- the seed's hash two-tower score (the served score itself when hash serves)
-    with ranked as (
-        select r.*
-        from ses.rank_candidates(p_project_id, p_top_k, v_embedder, v_dimension, v_weight,
-                                 ses.variant_serves_two_tower(v_variant)) as r
-    ),
+    -- the seed's hash two-tower score (the served score itself when hash serves).
+    -- Interleaving (R-35): rank twice, control (w = 0) then treatment, and show
+    -- their team-draft merge, seeded by the run id (docs/interleaving.md).
+    foreach v_serves_two_tower in array case when v_variant = 'interleaving' then array[false, true]
+                                             else array[ses.variant_serves_two_tower(v_variant)] end loop
+        v_control := v_candidates;
+        with ranked as (
+            select r.*
+            from ses.rank_candidates(p_project_id, p_top_k, v_embedder, v_dimension, v_weight,
+                                     v_serves_two_tower) as r
+        ),
 
-    hashed as (
-        select
-            array_agg(r.talent_id order by r.rank) as talent_ids,
-            case
-                when count(*) = 0 then null
-                when v_embedder = 'hash' then array_agg(r.two_tower_score order by r.rank)
-                else {{ ses_function('two_tower_project_score_array') }}(
-                    'hash', v_dimension, p_project_id,
-                    array_agg(r.talent_id order by r.rank),
-                    array_agg(extract(epoch from t.updated_at)::float8 order by r.rank))
-            end as hash_scores
-        from ranked as r
-        inner join ses.talents as t on r.talent_id = t.id
-    )
+        hashed as (
+            select
+                array_agg(r.talent_id order by r.rank) as talent_ids,
+                case
+                    when count(*) = 0 then null
+                    when v_embedder = 'hash' then array_agg(r.two_tower_score order by r.rank)
+                    else {{ ses_function('two_tower_project_score_array') }}(
+                        'hash', v_dimension, p_project_id,
+                        array_agg(r.talent_id order by r.rank),
+                        array_agg(extract(epoch from t.updated_at)::float8 order by r.rank))
+                end as hash_scores
+            from ranked as r
+            inner join ses.talents as t on r.talent_id = t.id
+        )
 
-    select jsonb_agg(jsonb_build_object(
-               'talent_id', r.talent_id, 'rank', r.rank, 'business_score', r.business_score,
-               'two_tower_score', r.two_tower_score, 'total_score', r.total_score,
-               'historical_score', r.historical_score, 'hash_score', hs.hash_score) order by r.rank)
-      into v_candidates
-      from ranked as r
-      cross join hashed as h
-      left join unnest(h.talent_ids, h.hash_scores) as hs (talent_id, hash_score)
-        on r.talent_id = hs.talent_id;
+        select jsonb_agg(jsonb_build_object(
+                   'talent_id', r.talent_id, 'rank', r.rank, 'business_score', r.business_score,
+                   'two_tower_score', r.two_tower_score, 'total_score', r.total_score,
+                   'historical_score', r.historical_score, 'hash_score', hs.hash_score) order by r.rank)
+          into v_candidates
+          from ranked as r
+          cross join hashed as h
+          left join unnest(h.talent_ids, h.hash_scores) as hs (talent_id, hash_score)
+            on r.talent_id = hs.talent_id;
+    end loop;
+    if v_variant = 'interleaving' then
+        v_run_id := coalesce(v_run_id, ses.new_ulid(coalesce(p_created_at, clock_timestamp())));
+        v_interleaving := jsonb_build_object(
+            'control_version', v_config ->> 'engine_version',
+            'treatment_version', v_embedder || ':' || v_version || '@' || v_weight,
+            'control', coalesce((select jsonb_agg(x -> 'talent_id' order by (x ->> 'rank')::integer)
+                                 from jsonb_array_elements(v_control) as x), '[]'::jsonb),
+            'treatment', coalesce((select jsonb_agg(x -> 'talent_id' order by (x ->> 'rank')::integer)
+                                   from jsonb_array_elements(v_candidates) as x), '[]'::jsonb));
+        v_candidates := ses.interleave_candidates(
+            coalesce(v_control, '[]'::jsonb), coalesce(v_candidates, '[]'::jsonb), v_run_id, p_top_k);
+    end if;
 
     return ses.log_match_run(
         p_project_id => p_project_id,
@@ -416,9 +438,13 @@ begin
         p_two_tower_weight => v_weight,
         p_two_tower_enabled => (v_config ->> 'enabled')::boolean,
         p_variant => v_variant,
-        p_config => v_config || jsonb_build_object('two_tower_weight', v_weight, 'top_k', p_top_k),
-        p_match_run_id => p_match_run_id,
-        p_created_at => p_created_at
+        p_config => v_config || jsonb_build_object('two_tower_weight', v_weight, 'top_k', p_top_k)
+            || case when v_interleaving is not null then jsonb_build_object('interleaving', v_interleaving)
+                    else '{}'::jsonb end,
+        p_match_run_id => v_run_id,
+        p_created_at => p_created_at,
+        p_control_version => v_interleaving ->> 'control_version',
+        p_treatment_version => v_interleaving ->> 'treatment_version'
     );
 end;
 $fn$;

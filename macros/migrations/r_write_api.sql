@@ -435,6 +435,9 @@ $fn$;
 {% macro wp_log_match_run() %}
 {%- set run = match_run_spec() -%}
 {%- set cand = match_candidate_spec() -%}
+-- before V050's control_version / treatment_version parameters
+drop function if exists ses.log_match_run(
+    bigint, jsonb, text, text, text, text, float8, boolean, text, jsonb, text, timestamptz);
 create or replace function ses.log_match_run(
     {%- for col in run.columns %}
     p_{{ col.name }} {{ col.type }}{{ ' default ' ~ col.default if 'default' in col }}{{ ',' if not loop.last }}
@@ -497,9 +500,11 @@ begin
     with results as (
         insert into ses.match_results (
             match_run_id, talent_id, project_id, rank, business_score, two_tower_score, total_score,
-            historical_score, hash_score, created_at)
+            historical_score, hash_score, created_at, team, control_version, treatment_version)
         select v_run_id, c.talent_id, p_project_id, c.rank, c.business_score, c.two_tower_score, c.total_score,
-               c.historical_score, c.hash_score, v_at
+               c.historical_score, c.hash_score, v_at,
+               c.team, case when c.team is not null then p_control_version end,
+               case when c.team is not null then p_treatment_version end
         from ses.wp_candidate_rows(p_candidates) as c
         order by c.rank
         returning id, talent_id, business_score, two_tower_score

@@ -25,6 +25,8 @@
         {'id': 'R__change_log', 'kind': 'repeatable', 'sql': migration_r_change_log()},
         {'id': 'V031__project_closed_at', 'kind': 'versioned', 'sql': migration_v031_project_closed_at()},
         {'id': 'V041__match_result_baselines', 'kind': 'versioned', 'sql': migration_v041_match_result_baselines()},
+        {'id': 'V050__interleaving', 'kind': 'versioned', 'sql': migration_v050_interleaving()},
+        {'id': 'R__interleaving', 'kind': 'repeatable', 'sql': migration_r_interleaving()},
     ]) }}
 {% endmacro %}
 

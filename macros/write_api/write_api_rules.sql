@@ -74,6 +74,9 @@ case
 end
 {%- elif col.rule == 'one_of' -%}
 case
+    {%- if col.get('optional') %}
+    when {{ v }} is null then null
+    {%- endif %}
     when {{ v }} is null or {{ v }} not in ('{{ col['values'] | join("', '") }}')
         then '22023|unknown {{ name }} ' || coalesce(ses.wp_shown({{ v }}), 'NULL')
             || ' (expected one of: {{ col['values'] | join(', ') }})'

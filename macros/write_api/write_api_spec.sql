@@ -115,7 +115,8 @@
 
 {#- The rows of ses.log_match_run's p_candidates (historical_score, hash_score: the
     baselines of the displayed pair, V041), checked by the same rules
-    (they are written through that function only, so no batch twin). -#}
+    (they are written through that function only, so no batch twin). team:
+    in an interleaved run, the team that picked the talent (docs/interleaving.md). -#}
 {% macro match_candidate_spec() %}
     {{ return({
         'kind': 'candidate',
@@ -129,11 +130,14 @@
             {'name': 'total_score', 'type': 'float8', 'default': 'null', 'rule': 'score'},
             {'name': 'historical_score', 'type': 'float8', 'default': 'null', 'rule': 'score'},
             {'name': 'hash_score', 'type': 'float8', 'default': 'null', 'rule': 'score'},
+            {'name': 'team', 'type': 'text', 'default': 'null', 'rule': 'one_of', 'optional': true,
+             'values': ['control', 'treatment']},
         ],
     }) }}
 {% endmacro %}
 
-{#- ses.log_match_run's run-level parameters (one row), same rules. -#}
+{#- ses.log_match_run's run-level parameters (one row), same rules.
+    control_version / treatment_version: the two rankers of an interleaved run. -#}
 {% macro match_run_spec() %}
     {%- set lim = write_api_limits() -%}
     {{ return({
@@ -153,6 +157,8 @@
             {'name': 'config', 'type': 'jsonb', 'default': "'{}'::jsonb", 'rule': 'object'},
             {'name': 'match_run_id', 'type': 'text', 'default': 'null', 'rule': 'run_id'},
             {'name': 'created_at', 'type': 'timestamptz', 'default': 'null', 'rule': 'event_time'},
+            {'name': 'control_version', 'type': 'text', 'default': 'null', 'rule': 'optional_name', 'max': 64},
+            {'name': 'treatment_version', 'type': 'text', 'default': 'null', 'rule': 'optional_name', 'max': 64},
         ],
     }) }}
 {% endmacro %}

@@ -9,5 +9,8 @@ select
     total_score,
     historical_score,
     hash_score,
+    team,
+    control_version,
+    treatment_version,
     created_at
 from {{ source('ses', 'match_results') }}

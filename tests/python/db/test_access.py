@@ -62,7 +62,7 @@ PUBLIC_MARTS = {
         "training_exposures",
         "label_daily_summary",
     ),
-    "reports": ("ab_variant_report", "model_evaluation"),
+    "reports": ("ab_variant_report", "model_evaluation", "interleaving_report"),
     "ranking": (
         "ranked_candidates",
         "knocked_out_pairs",
