@@ -22,10 +22,28 @@ DBT_PROJECT = DbtProject(
 )
 
 
+# What the manifest is parsed from: dbt_project.yml, selectors.yml and these folders.
+_PARSED_FOLDERS = ("models", "macros", "seeds", "tests", "python_udfs", "snapshots", "analyses")
+_PARSED_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md", ".py"}
+
+
+def manifest_is_stale(manifest: Path) -> bool:
+    """True when a file dbt parses changed after the manifest was written (a pulled
+    checkout adds a model: a stale manifest would not know it and the run would fail)."""
+    if not manifest.exists():
+        return True
+    written = manifest.stat().st_mtime
+    sources = [PROJECT_DIR / "dbt_project.yml", PROJECT_DIR / "selectors.yml"]
+    for folder in _PARSED_FOLDERS:
+        sources += [f for f in (PROJECT_DIR / folder).rglob("*") if f.suffix in _PARSED_SUFFIXES]
+    return any(f.exists() and f.stat().st_mtime > written for f in sources)
+
+
 def prepare_manifest(force: bool = True) -> Path:
-    """`dbt parse` into TARGET_PATH (when forced or missing); returns the manifest path."""
+    """`dbt parse` into TARGET_PATH (when forced, missing or older than the project's
+    files); returns the manifest path."""
     manifest = DBT_PROJECT.manifest_path
-    if force or not manifest.exists():
+    if force or manifest_is_stale(manifest):
         from dbt.cli.main import dbtRunner
 
         res = dbtRunner().invoke(
