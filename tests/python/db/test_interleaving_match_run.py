@@ -124,12 +124,16 @@ def test_control_ranking_is_the_business_ranking(
     config = conn.execute(
         "select config from ses.match_runs where match_run_id = %s", (run_id,)
     ).fetchone()[0]
-    # control: base score descending, ties to the smaller id
+    # control: base score (business x R-30 historical factor, 1.0 without a row)
+    # descending, ties to the smaller id
     expected = [
         t
         for (t,) in conn.execute(
-            "select talent_id from ses_intermediate.int_candidate_pairs where project_id = %s "
-            "and cardinality(ko_reasons) = 0 order by business_score desc, talent_id limit 5",
+            "select c.talent_id from ses_intermediate.int_candidate_pairs as c "
+            "left join ses.talent_historical_scores as h on c.talent_id = h.talent_id "
+            "where c.project_id = %s and cardinality(c.ko_reasons) = 0 "
+            "order by ses.base_score(c.business_score, null, coalesce(h.historical_score, 1.0)) "
+            "desc, c.talent_id limit 5",
             (project_id,),
         )
     ]
