@@ -13,6 +13,21 @@
          the bound; otherwise it is asked again, four times deeper.
     ses.run_match logs the top k of it with a ULID match_run_id. -#}
 
+{#- The rows both ranking functions return (ses.rank_shortlist ranks a shortlist,
+    ses.rank_candidates returns its accepted top n). -#}
+{% macro ranking_result_columns() -%}
+returns table (
+    talent_id bigint,
+    rank bigint,
+    base_rank bigint,
+    business_score double precision,
+    historical_score double precision,
+    base_score double precision,
+    two_tower_score double precision,
+    total_score double precision
+)
+{%- endmacro %}
+
 {#- Talent features of the rules, packed for the per-backend store of
     ses_udf.candidates: ids, update times, each value feature dictionary-coded
     (values as JSON in code order, codes as int4send), the skills (chr(31)
@@ -166,16 +181,7 @@ create function ses.rank_shortlist(
     p_weight double precision,
     p_serving boolean
 )
-returns table (
-    talent_id bigint,
-    rank bigint,
-    base_rank bigint,
-    business_score double precision,
-    historical_score double precision,
-    base_score double precision,
-    two_tower_score double precision,
-    total_score double precision
-)
+{{ ranking_result_columns() }}
 language plpgsql
 stable
 as $fn$
@@ -255,16 +261,7 @@ create function ses.rank_candidates(
     p_weight double precision,
     p_serving boolean
 )
-returns table (
-    talent_id bigint,
-    rank bigint,
-    base_rank bigint,
-    business_score double precision,
-    historical_score double precision,
-    base_score double precision,
-    two_tower_score double precision,
-    total_score double precision
-)
+{{ ranking_result_columns() }}
 language plpgsql
 stable
 as $fn$
