@@ -47,6 +47,13 @@ run_outcomes as (
 
 -- one row per (slice, cluster): projects are the clusters, except in a project's
 -- own slice, where its runs are the units
+version_weeks as (
+    select distinct
+        week,
+        treatment_version
+    from run_outcomes
+),
+
 sliced as (
     select
         case
@@ -85,7 +92,7 @@ sliced as (
         sum(o.win + o.loss) as decided,
         sum(coalesce(o.control_credit, 0)) as control_credit,
         sum(coalesce(o.treatment_credit, 0)) as treatment_credit
-    from (select distinct week, treatment_version from run_outcomes) as w
+    from version_weeks as w
     inner join run_outcomes as o on w.treatment_version = o.treatment_version and w.week >= o.week
     group by w.week, o.treatment_version, o.project_id
 ),
