@@ -1,8 +1,8 @@
 -- R-30's historical factor per talent as of this (nightly) build: the smoothed
 -- share of the talent's labelled pairs that were positive, mapped into
 -- [1 - historical_weight, 1] (macros/historical_score.sql). ses.run_match reads
--- it for the ranking and logs the value it used; talents labelled after the
--- build (or never) get prior_score, the global rate's factor.
+-- it for the ranking and logs the value it used; talents without a row (no
+-- label as of the build) get 1.0 there, so new talents still get exposure.
 {{ config(materialized='table') }}
 {%- set h = historical_settings() %}
 
