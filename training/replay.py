@@ -85,23 +85,16 @@ def paired_replay(
     shown = [e for run in runs.values() for e in run]
     if not shown:
         raise ValueError("paired replay: no logged match runs with shown ranks to replay")
-    scores = pair_cosines(
-        embed,
-        data.talents,
-        data.projects,
-        [e.talent_key for e in shown],
-        [e.project_key for e in shown],
-    )
-    score_of = {id(e): s for e, s in zip(shown, scores, strict=True)}
+    talent_keys = [e.talent_key for e in shown]
+    project_keys = [e.project_key for e in shown]
+
+    def scores_of(model) -> dict[int, float]:
+        scores = pair_cosines(model, data.talents, data.projects, talent_keys, project_keys)
+        return {id(e): s for e, s in zip(shown, scores, strict=True)}
+
+    score_of = scores_of(embed)
     if baseline is not None:
-        base = pair_cosines(
-            baseline,
-            data.talents,
-            data.projects,
-            [e.talent_key for e in shown],
-            [e.project_key for e in shown],
-        )
-        base_of = {id(e): s for e, s in zip(shown, base, strict=True)}
+        base_of = scores_of(baseline)
     diffs: dict[str, dict[int, list[float]]] = {"ndcg": defaultdict(list), "mrr": defaultdict(list)}
     totals = {"ndcg": [0.0, 0.0], "mrr": [0.0, 0.0]}
     wins = losses = ties = 0
