@@ -6,7 +6,11 @@
 {% macro postgres__scalar_function_python(target_relation) %}
     {%- set entry_point = model.config.get('entry_point') or model.name -%}
     {%- set arg_names = model.arguments | map(attribute='name') | list -%}
-    CREATE OR REPLACE FUNCTION {{ target_relation.render() }} ({{ formatted_scalar_function_args_sql() }})
+    {#- dropped first: CREATE OR REPLACE cannot change a result type, and the
+        materialization only gets here for a changed function (nothing stored
+        depends on these functions; the access statements follow) #}
+    DROP FUNCTION IF EXISTS {{ target_relation.render() }} ({{ formatted_scalar_function_args_sql() }});
+    CREATE FUNCTION {{ target_relation.render() }} ({{ formatted_scalar_function_args_sql() }})
     RETURNS {{ model.returns.data_type }}
     {{ scalar_function_volatility_sql() }}
     LANGUAGE plpython3u

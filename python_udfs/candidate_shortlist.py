@@ -12,4 +12,15 @@ def candidate_shortlist(project_id, depth, embedder, dimension, two_tower_weight
     s = candidates.shortlist(
         plpy, project_id, depth, embedder, dimension, two_tower_weight, serving
     )
-    return [(s.talent_ids, s.business, s.two_tower, s.passed, s.cutoff_total, s.cutoff_base)]
+    return [
+        (
+            s.talent_ids,
+            s.business,
+            s.two_tower,
+            s.passed,
+            s.cutoff_total,
+            s.cutoff_total_talent,
+            s.cutoff_base,
+            s.cutoff_base_talent,
+        )
+    ]

@@ -9,8 +9,9 @@
       2. ses.rank_shortlist ranks them in SQL: the rules again per pair (a
          knocked-out pair never passes, R-32), the base score factors (R-30),
          the blend (R-31) and the order (total desc, talent id asc, R-33);
-      3. the shortlist is accepted when its n-th total (and base score) beats
-         the bound; otherwise it is asked again, four times deeper.
+      3. the shortlist is accepted when its n-th candidate by total (and by
+         base score) comes before the bound in the ranking order, ties to the
+         smaller talent id; otherwise it is asked again, four times deeper.
     ses.run_match logs the top k of it with a ULID match_run_id. -#}
 
 {#- The rows both ranking functions return (ses.rank_shortlist ranks a shortlist,
@@ -280,7 +281,9 @@ begin
         select
             coalesce(jsonb_agg(to_jsonb(r) order by r.rank) filter (where r.rank <= p_limit), '[]') as top,
             max(r.total_score) filter (where r.rank = p_limit) as kth_total,
+            max(r.talent_id) filter (where r.rank = p_limit) as kth_total_talent,
             max(r.base_score) filter (where r.base_rank = p_limit) as kth_base,
+            max(r.talent_id) filter (where r.base_rank = p_limit) as kth_base_talent,
             (array_agg(r.talent_id) filter (where r.base_score > r.business_score))[1] as bad_talent
           into v_ranked
           from ses.rank_shortlist(p_project_id, v_short.talent_ids, v_short.two_tower_scores, p_weight, p_serving) as r;
@@ -290,8 +293,12 @@ begin
         end if;
         -- the shortlist holds every passed talent, or provably the best ones
         exit when cardinality(v_short.talent_ids) >= v_short.passed;
-        exit when v_ranked.kth_total > coalesce(v_short.cutoff_total, '-infinity')
-              and v_ranked.kth_base > coalesce(v_short.cutoff_base, '-infinity');
+        -- (score, talent id) ahead of the bound in the ranking order: a higher
+        -- score, or the same and a smaller id (row comparison, negated id)
+        exit when (v_ranked.kth_total, -v_ranked.kth_total_talent)
+                  > (coalesce(v_short.cutoff_total, '-infinity'), -coalesce(v_short.cutoff_total_talent, 0))
+              and (v_ranked.kth_base, -v_ranked.kth_base_talent)
+                  > (coalesce(v_short.cutoff_base, '-infinity'), -coalesce(v_short.cutoff_base_talent, 0));
         v_depth := v_depth * 4;
     end loop;
     return query

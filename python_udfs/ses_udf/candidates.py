@@ -432,17 +432,23 @@ class Shortlist:
     passed: int
     cutoff_total: float | None  # None: nothing left out
     cutoff_base: float | None
+    cutoff_total_talent: int | None
+    cutoff_base_talent: int | None
 
 
 @dataclass
 class Choice:
-    """Positions of the chosen talents, their two-tower scores, and upper bounds
-    on the total and base score of every talent left out (None: none left out)."""
+    """Positions of the chosen talents, their two-tower scores, and for the
+    total and the base score the bound every talent left out stays behind in
+    the ranking order: (score, talent id), the left-out talent that would come
+    first if each scored its upper bound (None: none left out)."""
 
     chosen: np.ndarray
     two_tower: np.ndarray
     cutoff_total: float | None
     cutoff_base: float | None
+    cutoff_total_talent: int | None = None
+    cutoff_base_talent: int | None = None
 
 
 def choose(
@@ -459,17 +465,22 @@ def choose(
     business x historical), the blend weight and `two_tower(positions)`, which
     is asked for as few talents as possible.
 
-    A left-out talent's base score is at most that bound (the other R-30
-    factors lie in [0, 1]) and the blend grows with both of its inputs, so the
-    bounds hold whatever factors the SQL joins later."""
+    Ties are broken as the ranking breaks them (the smaller talent id first),
+    so the shortlist holds about `depth` talents per order however many share
+    a score: rule-based scores tie in large groups. A left-out talent's base
+    score is at most its bound (the other R-30 factors lie in [0, 1]) and the
+    blend grows with both of its inputs, so the bounds hold whatever factors
+    the SQL joins later."""
     n = len(ids)
     if n == 0:
         return Choice(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), None, None)
-    by_base = _top(business, depth)
-    cutoff_base = _max_outside(business, by_base)
+    by_base = _top(business, ids, depth)
+    cutoff_base, base_talent = _first_outside(business, ids, by_base)
     if not blended:
         # total = base: the base shortlist is the total one too
-        return Choice(by_base, two_tower(by_base), cutoff_base, cutoff_base)
+        return Choice(
+            by_base, two_tower(by_base), cutoff_base, cutoff_base, base_talent, base_talent
+        )
     tt_base = two_tower(by_base)
     totals_base = blend_total(business[by_base], tt_base, weight)
     # The depth-th total among the best by base is reached by the true top
@@ -479,13 +490,14 @@ def choose(
     contenders = np.flatnonzero(ceiling >= floor)
     tt = two_tower(contenders)
     totals = blend_total(business[contenders], tt, weight)
-    chosen = np.union1d(contenders[_top(totals, depth)], by_base)
+    chosen = np.union1d(contenders[_top(totals, ids[contenders], depth)], by_base)
     score_of = np.zeros(n, dtype=np.float32)
     score_of[contenders] = tt
     score_of[by_base] = tt_base
     bound = ceiling.copy()  # left out without a two-tower score: its best case
     bound[contenders] = totals
-    return Choice(chosen, score_of[chosen], _max_outside(bound, chosen), cutoff_base)
+    cutoff_total, total_talent = _first_outside(bound, ids, chosen)
+    return Choice(chosen, score_of[chosen], cutoff_total, cutoff_base, total_talent, base_talent)
 
 
 def shortlist(
@@ -522,22 +534,36 @@ def shortlist(
         passed=len(ev.ids),
         cutoff_total=pick.cutoff_total,
         cutoff_base=pick.cutoff_base,
+        cutoff_total_talent=pick.cutoff_total_talent,
+        cutoff_base_talent=pick.cutoff_base_talent,
     )
 
 
-def _top(keys: np.ndarray, depth: int) -> np.ndarray:
-    """Positions of the `depth` highest keys plus every key tied with the last
-    of them (so whatever is left out is strictly lower), ascending."""
+def _top(keys: np.ndarray, ids: np.ndarray, depth: int) -> np.ndarray:
+    """Positions of the first `depth` talents in the ranking order (key desc,
+    talent id asc), ascending."""
     n = len(keys)
     if depth >= n:
         return np.arange(n)
     threshold = keys[np.argpartition(-keys, depth - 1)[depth - 1]]
-    return np.flatnonzero(keys >= threshold)
+    above = np.flatnonzero(keys > threshold)
+    tied = np.flatnonzero(keys == threshold)
+    need = depth - len(above)
+    if need < len(tied):
+        tied = tied[np.argpartition(ids[tied], need - 1)[:need]]
+    return np.sort(np.concatenate((above, tied)))
 
 
-def _max_outside(values: np.ndarray, chosen: np.ndarray) -> float | None:
+def _first_outside(
+    values: np.ndarray, ids: np.ndarray, chosen: np.ndarray
+) -> tuple[float | None, int | None]:
+    """The (value, talent id) of the talent outside `chosen` that comes first in
+    the ranking order (highest value, then smallest id); (None, None) when
+    every talent is chosen."""
     if len(chosen) >= len(values):
-        return None
+        return None, None
     outside = np.ones(len(values), dtype=bool)
     outside[chosen] = False
-    return float(values[outside].max())
+    rest, rest_ids = values[outside], ids[outside]
+    best = rest.max()
+    return float(best), int(rest_ids[rest == best].min())
