@@ -43,6 +43,9 @@
 {% macro change_window_begin(upstream=[]) -%}
     {%- set consumer = change_consumer() -%}
     {%- set cfg = change_log_config() -%}
+-- JIT compiles these scans for longer than it saves them (measured: 0.8 s of
+-- 1.9 s on the outcome layer at 2M feedback events)
+set local jit = off;
 select pg_advisory_xact_lock(hashtext('ses_match.change_window'), hashtext('{{ consumer }}'));
 insert into ses.incremental_watermarks as w (consumer, entity, pending)
 select
@@ -202,7 +205,13 @@ cross join lateral ({{ cfg.key_sql }}) as k (key)
     {%- set target = arg_dict['target_relation'] -%}
     {%- set key = arg_dict['unique_key'] -%}
     {%- set cols = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-delete from {{ target }} where {{ change_window_needs_full(target) }};
+-- a full rebuild empties the table at once (no dead rows to scan and vacuum;
+-- readers wait for this transaction, which a full rebuild may ask of them)
+do $full$ begin
+    if {{ change_window_needs_full(target) | indent(4) }} then
+        truncate table {{ target }};
+    end if;
+end $full$;
 delete from {{ target }} as t
 where not {{ change_window_needs_full(target) }} and t.{{ key }} in ({{ changed_keys(target) }});
 insert into {{ target }} ({{ cols }})
