@@ -367,7 +367,7 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(values), statistics.quantiles(values, n=20)[18]
 
 
-def bench_labels(base_db: str, n: int, res: Results, keep: bool) -> None:
+def bench_labels(base_db: str, n: int, res: Results, keep: bool, weekly: bool = True) -> None:
     fam = "logs"
     db = f"{base_db}_scale_logs_{n}"
     print(f"\n== history of {n:,} interaction logs (database {db}) ==", flush=True)
@@ -446,13 +446,14 @@ def bench_labels(base_db: str, n: int, res: Results, keep: bool) -> None:
     )
     one_percent_more(db, n)
     dbt(res, fam, n, "nightly build incremental after +1% (dbt build --selector nightly)", NIGHTLY)
-    dbt(
-        res,
-        fam,
-        n,
-        "weekly build after it (dbt build --selector weekly: + history-wide tests)",
-        WEEKLY,
-    )
+    if weekly:
+        dbt(
+            res,
+            fam,
+            n,
+            "weekly build after it (dbt build --selector weekly: + history-wide tests)",
+            WEEKLY,
+        )
     if not keep:
         ensure_database(db, recreate=True)  # recreated empty: frees the disk
 
@@ -653,6 +654,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=60, help="match runs per mode and size")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     parser.add_argument(
+        "--no-weekly",
+        action="store_true",
+        help="skip the weekly build (its history-wide tests also run in the complete build)",
+    )
+    parser.add_argument(
         "--json", type=Path, default=PROJECT_DIR / "reports" / "bench" / "scale.json"
     )
     args = parser.parse_args(argv)
@@ -665,7 +671,7 @@ def main(argv: list[str] | None = None) -> None:
         f"scale benchmark on {os.cpu_count()} CPUs, load average {load()} at the start", flush=True
     )
     for n in logs:
-        bench_labels(base_db, n, res, args.keep)
+        bench_labels(base_db, n, res, args.keep, weekly=not args.no_weekly)
     for n in talents:
         bench_match(base_db, n, args.runs, res, args.keep)
     print("\nratios between sizes (same run):")
