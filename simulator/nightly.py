@@ -30,6 +30,7 @@ NIGHTLY_BUILD_ARGS: tuple[str, ...] = ("build", "--selector", "nightly")
 # them). Excluding tests, a table, functions and seeds drops no view.
 LIGHT_EXCLUDES: tuple[str, ...] = (
     "tag:history",
+    "model_evaluation",  # a weekly table, as in the nightly selection
     "ranked_candidates+",
     "resource_type:function",
     "resource_type:seed",

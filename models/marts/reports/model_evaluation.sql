@@ -10,6 +10,11 @@
 -- baselines, ses.run_match since V041): the AUC of the served score, of the
 -- seed's hash two-tower score and of the historical (popularity) factor, so BI
 -- sees whether the served model beats the baselines a practitioner tries first.
+-- A table, built by the weekly selection (after a retrain, when the served model
+-- changes) and by complete builds: it reads every exposed pair of the history,
+-- and as a view each of its data tests evaluated it again (most of a weekly
+-- build). The nightly selection leaves it as of the last weekly build.
+{{ config(materialized='table') }}
 {%- set threshold = var('evaluation_positive_threshold', 0.5) %}
 {%- set k = var('evaluation_k', 10) %}
 

@@ -295,18 +295,18 @@ def test_hot_reload_and_sql_equals_in_process(world, conn, tmp_path):
 def test_run_match_logs_the_model_version(world, conn):
     active = conn.execute("select ses.active_model_version()").fetchone()[0]
     onnx = {"two_tower_embedder": "onnx"}
-    # Only the report view (nothing depends on it): renders ses.two_tower_config() with onnx.
-    run_dbt(
-        [
-            "build",
-            "--select",
-            "model_evaluation",
-            "--exclude",
-            "test_type:data",
-            "--vars",
-            json.dumps(onnx),
-        ]
-    )
+    # Only the report table (nothing depends on it): the build renders
+    # ses.two_tower_config() with onnx (migrations run first).
+    evaluation_build = [
+        "build",
+        "--select",
+        "model_evaluation",
+        "--exclude",
+        "test_type:data",
+        "--vars",
+        json.dumps(onnx),
+    ]
+    run_dbt(evaluation_build)
     try:
         project = world["projects"][0]["id"]
         run_id = conn.execute("select ses.run_match(%s, 5)", (project,)).fetchone()[0]
@@ -316,6 +316,7 @@ def test_run_match_logs_the_model_version(world, conn):
             (run_id,),
         ).fetchall()
         assert logged == [("onnx", active)]
+        run_dbt(evaluation_build)  # the report as of now
         row = conn.execute(
             "select exposures from ses.model_evaluation where two_tower_embedder = 'onnx' "
             "and two_tower_version = %s",
