@@ -55,7 +55,7 @@ set search_path = pg_catalog, ses, pg_temp
             'two_tower_config', 'cold_start_weight', 'two_tower_weight', 'variant_serves_two_tower',
             'ab_bucket', 'ab_variant', 'blend_total', 'base_score',
             'rank_candidates', 'rank_shortlist', 'business_rule_spec', 'talent_rule_features',
-            'business_rule_tables',
+            'business_rule_tables', 'historical_factor_without_history',
         ],
     }) }}
 {% endmacro %}

@@ -11,11 +11,16 @@
     in. training.baselines.Popularity computes the same rate for the popularity
     baseline (a database test keeps the two equal). -#}
 
+{#- without_history: the factor of a talent with no labelled pair yet (no row in
+    talent_historical_scores): the top of the range, so a new talent is not
+    ranked down for lack of history. The ranking reads it through
+    ses.historical_factor_without_history() (SQL and the vectorised shortlist). -#}
 {% macro historical_settings() %}
     {{ return({
         'weight': var('historical_weight', 0.2) | float,
         'prior_strength': var('historical_prior_strength', 10) | float,
         'positive_threshold': var('evaluation_positive_threshold', 0.5) | float,
+        'without_history': 1.0,
     }) }}
 {% endmacro %}
 

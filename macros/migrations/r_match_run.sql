@@ -168,6 +168,17 @@ $fn$;
 {% macro migration_r_match_run() %}
 {{ rule_feature_functions() }}
 
+-- R-30: the historical factor of a talent without a row in
+-- talent_historical_scores (macros/historical_score.sql).
+create or replace function ses.historical_factor_without_history()
+returns double precision
+language sql
+immutable
+parallel safe
+as $fn$
+    select {{ historical_settings().without_history }}::double precision
+$fn$;
+
 -- Dropped first so a changed result row replaces them (nothing stores them).
 drop function if exists ses.rank_candidates(bigint, integer, text, integer, double precision, boolean);
 drop function if exists ses.rank_shortlist(bigint, bigint[], double precision[], double precision, boolean);
@@ -206,14 +217,15 @@ begin
     -- (NULL = 1.0). A factor must lie in [0, 1]: ses.rank_candidates checks
     -- base <= business, which the shortlist's bound relies on. historical: the
     -- talent's factor as of the last nightly build (talent_historical_scores,
-    -- macros/historical_score.sql), 1.0 for a talent without a row; it only
+    -- macros/historical_score.sql), ses.historical_factor_without_history()
+    -- for a talent without a row; it only
     -- multiplies passed pairs, so it reorders them and admits nobody.
     factors as (
         select
             c.talent_id,
             c.business_score,
             null::double precision as semantic_score,
-            coalesce(h.historical_score, 1.0)::double precision as historical_score
+            coalesce(h.historical_score, ses.historical_factor_without_history()) as historical_score
         from candidates as c
         left join ses.talent_historical_scores as h on c.talent_id = h.talent_id
         where cardinality(c.ko_reasons) = 0

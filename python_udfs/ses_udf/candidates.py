@@ -269,18 +269,21 @@ _HISTORICAL: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
 
 
 def historical_factors(db, ids: np.ndarray) -> np.ndarray:
-    """The historical factor of each talent in `ids` (1.0 without a row), as
-    ses.rank_shortlist joins it; all ones before the first build made the table."""
-    key = db.execute(
+    """The historical factor of each talent in `ids`, as ses.rank_shortlist
+    joins it: ses.historical_factor_without_history() for a talent without a
+    row, and for every talent before the first build made the table."""
+    row = db.execute(
         _plan(
             db,
             "historical-key",
-            "select pg_relation_filenode(to_regclass('ses.talent_historical_scores')) as f",
+            "select pg_relation_filenode(to_regclass('ses.talent_historical_scores')) as f,"
+            " ses.historical_factor_without_history() as missing",
             [],
         )
-    )[0]["f"]
+    )[0]
+    key, missing = row["f"], float(row["missing"])
     if key is None:
-        return np.ones(len(ids))
+        return np.full(len(ids), missing)
     cached = _HISTORICAL.get("factors")
     if cached is None or cached[0] != key:
         row = db.execute(
@@ -300,7 +303,7 @@ def historical_factors(db, ids: np.ndarray) -> np.ndarray:
         )
         _HISTORICAL["factors"] = cached
     _, known, factors = cached
-    out = np.ones(len(ids))
+    out = np.full(len(ids), missing)
     if len(known):
         pos = np.minimum(np.searchsorted(known, ids), len(known) - 1)
         hit = known[pos] == ids
