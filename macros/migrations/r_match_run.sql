@@ -66,6 +66,8 @@ returns table (
 )
 language sql
 stable
+-- sorts every talent's row (skills included) in memory: ~150 MB at 1M talents
+set work_mem = '256MB'
 as $fn$
     with t as materialized (
         {{ rule_ready_talents('ses.talents where p_ids is null or id = any(p_ids)', 'id') | indent(8) }}
@@ -86,12 +88,15 @@ as $fn$
             t.updated_at,
             t.skills,
             {%- for f in value_features %}
-            coalesce({{ f.name }}_d.code, {{ f.name }}_n.code) as {{ f.name }}_code{{ ',' if not loop.last }}
+            -- NULL's code once per query (a join on "value is null" ran per talent)
+            coalesce(
+                {{ f.name }}_d.code,
+                (select n.code from {{ f.name }}_dictionary as n where n.value is null)
+            ) as {{ f.name }}_code{{ ',' if not loop.last }}
             {%- endfor %}
         from t
         {%- for f in value_features %}
         left join {{ f.name }}_dictionary as {{ f.name }}_d on t.{{ f.column }} = {{ f.name }}_d.value
-        left join {{ f.name }}_dictionary as {{ f.name }}_n on {{ f.name }}_n.value is null
         {%- endfor %}
         order by t.talent_id
     )
