@@ -190,3 +190,10 @@
 {% macro candidate_base_rank_order() -%}
     base_score desc, talent_id asc
 {%- endmacro %}
+
+{#- An open project (V031): closed_at NULL or in the future. ranked_candidates
+    ranks the open projects only; the bounded tests of int_candidate_pairs and
+    knocked_out_pairs (YAML, where macros are not rendered) spell it out. -#}
+{% macro is_open_project(alias) -%}
+    ({{ alias }}.closed_at is null or {{ alias }}.closed_at > now())
+{%- endmacro %}

@@ -21,10 +21,12 @@ stats, the outcome mix, the A/B report and a report with plots.
    summary.json, PNGs, learning_curve.csv/png).
 
 Two-tower settings: unless TWO_TOWER_* are set in the environment, the demo
-serves the two-tower to 30 % of the projects and interleaves 40 % (TWO_TOWER_ENABLED=true,
-TWO_TOWER_MODE=serving, TWO_TOWER_ROLLOUT_PCT=30, TWO_TOWER_INTERLEAVING_PCT=40):
-variants control, two_tower_30pct and interleaving (docs/interleaving.md); the weight follows the cold-start schedule (R-34) as labels
-accumulate. Every displayed pair logs its two-tower score in both variants.
+serves the two-tower to 30 % of the projects and interleaves 40 %
+(TWO_TOWER_ENABLED=true, TWO_TOWER_MODE=serving, TWO_TOWER_ROLLOUT_PCT=30,
+TWO_TOWER_INTERLEAVING_PCT=40): variants control, two_tower_30pct and
+interleaving (docs/interleaving.md); the weight follows the cold-start schedule
+(R-34) as labels accumulate. Every displayed pair logs its two-tower score in
+every variant.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ open_projects as (
         p.project_id,
         ses.ab_variant(p.project_id) as variant
     from {{ ref('stg_ses__projects') }} as p
-    where p.closed_at is null or p.closed_at > now()
+    where {{ is_open_project('p') }}
 )
 
 select
