@@ -87,7 +87,7 @@ class ChemistryParams:
             raise ValueError(f"unknown chemistry components: {sorted(unknown)}")
 
 
-# Calibration v1 (issue 4): 30 % of the variance idiosyncratic or per pair, experience
+# The first calibration: 30 % of the variance idiosyncratic or per pair, experience
 # and margin weighted heavily. Even the hidden chemistry itself only reaches AUC ~0.71
 # on the labels it produces, so no model can meet the seed's targets there; kept as
 # the "hard" world (python -m training.learning_curve --world hard).

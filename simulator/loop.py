@@ -16,7 +16,7 @@ One simulated day (JST):
      simulated time, through the write-path functions only — one transaction
      per (match run, day);
 3. nightly hooks run (the nightly ``dbt build``, label snapshots; the weekly
-   retrain of issue 5 is one more hook).
+   retrain, training.retrain.RetrainHook, is one more hook).
 
 Every random draw comes from a generator seeded by (seed, stream, day[, project]),
 so a seed gives the same database content whatever the timing. The loop keeps a

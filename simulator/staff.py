@@ -106,7 +106,7 @@ class StaffParams:
 
 
 DEFAULT_STAFF = StaffParams()
-# Calibration v1 (issue 4): intent barely tied to the staff's judgement, so most
+# The first calibration: intent barely tied to the staff's judgement, so most
 # labelled candidates are views without a verdict; with HARD_CHEMISTRY the "hard" world.
 HARD_STAFF = StaffParams(intent_gain=1.0, client_gain=2.0, offer_logit=-2.0, contract_logit=-1.0)
 
